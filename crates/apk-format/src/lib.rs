@@ -1,0 +1,22 @@
+//! Reading and writing the apk package format exactly as apk-tools, apko and
+//! melange do: versions, dependency atoms, `.PKGINFO`, `APKINDEX`, the
+//! installed database, `.apk` packages and signed indexes.
+//!
+//! Everything here works on `Read`/`Write` streams; nothing touches the
+//! network and nothing prints.
+#![deny(missing_docs)]
+
+pub mod dependency;
+pub mod index;
+pub mod package_read;
+pub mod installed;
+pub mod pkginfo;
+pub mod record;
+pub mod signing;
+pub mod stream;
+pub mod version;
+
+pub use dependency::{Constraint, Dependency};
+pub use index::IndexEntry;
+pub use pkginfo::PkgInfo;
+pub use record::PackageRecord;

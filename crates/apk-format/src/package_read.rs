@@ -1,0 +1,445 @@
+//! Streaming reader for apk v2 packages: an optional signature gzip member,
+//! the control member (`.PKGINFO` and scripts) and the data member, read in
+//! one pass with every check apk-tools makes.
+
+use std::io::{self, BufRead, Read};
+
+use flate2::bufread::GzDecoder;
+
+use crate::pkginfo::{PkgInfo, PkgInfoError};
+use crate::record::{PackageRecord, q1_checksum};
+use crate::signing::{Keyring, Signature, SignatureAlgorithm};
+use crate::stream::{HashingBufReader, LimitedReader, RangeDigest, Sha1Reader};
+
+/// Largest decompressed signature or control member accepted.
+pub const CONTROL_LIMIT: u64 = 64 << 20;
+
+/// Error reading a package.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// The stream ended before a control member.
+    #[error("not an apk package: no control section (file empty or truncated)")]
+    NoControl,
+    /// I/O or gzip/tar error in one section.
+    #[error("{section} section: {source}")]
+    Section {
+        /// `signature`, `control` or `data`.
+        section: &'static str,
+        /// Underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The control section has no `.PKGINFO`.
+    #[error("control section has no .PKGINFO")]
+    NoPkgInfo,
+    /// `.PKGINFO` is malformed.
+    #[error(transparent)]
+    PkgInfo(#[from] PkgInfoError),
+    /// Bytes after the data section.
+    #[error("unexpected data after the data section")]
+    TrailingData,
+}
+
+fn section(section: &'static str) -> impl Fn(io::Error) -> PackageError {
+    move |source| PackageError::Section { section, source }
+}
+
+/// A control-section file other than `.PKGINFO` (scripts, `.melange.yaml`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlFile {
+    /// Entry name, e.g. `.post-install`.
+    pub name: String,
+    /// Permission bits.
+    pub mode: u32,
+    /// Content.
+    pub content: Vec<u8>,
+}
+
+/// Kind of a data entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// Regular file.
+    File,
+    /// Directory.
+    Directory,
+    /// Symbolic link to `target`.
+    Symlink(String),
+    /// Hard link to another path of the package.
+    Hardlink(String),
+    /// Character device.
+    CharDevice {
+        /// Major number.
+        major: u32,
+        /// Minor number.
+        minor: u32,
+    },
+    /// Block device.
+    BlockDevice {
+        /// Major number.
+        major: u32,
+        /// Minor number.
+        minor: u32,
+    },
+    /// Named pipe.
+    Fifo,
+}
+
+/// One entry of the data section, as the tar header describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataEntry {
+    /// Path as stored (relative, no leading `./` stripped).
+    pub path: String,
+    /// What it is.
+    pub kind: EntryKind,
+    /// Permission bits (including setuid/setgid/sticky).
+    pub mode: u32,
+    /// Owner uid.
+    pub uid: u32,
+    /// Owner gid.
+    pub gid: u32,
+    /// Owner user name.
+    pub uname: String,
+    /// Owner group name.
+    pub gname: String,
+    /// Modification time.
+    pub mtime: u64,
+    /// Content size (regular files).
+    pub size: u64,
+    /// `APK-TOOLS.checksum.SHA1` from the PAX header, when present.
+    pub sha1: Option<[u8; 20]>,
+    /// Extended attributes (`SCHILY.xattr.*`).
+    pub xattrs: Vec<(String, Vec<u8>)>,
+    /// Offset of the content in the uncompressed data tar.
+    pub data_offset: u64,
+}
+
+/// Result of the signature check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignatureStatus {
+    /// Verified with the named key.
+    Valid {
+        /// Key that verified.
+        key: String,
+    },
+    /// The package carries no signature.
+    Unsigned,
+    /// Signed by keys not in the keyring.
+    UnknownKey {
+        /// Keys the signatures name.
+        keys: Vec<String>,
+    },
+    /// A key was found but the signature does not match.
+    Invalid {
+        /// Key that was tried.
+        key: String,
+    },
+}
+
+impl SignatureStatus {
+    /// True for [`SignatureStatus::Valid`].
+    pub fn is_valid(&self) -> bool {
+        matches!(self, SignatureStatus::Valid { .. })
+    }
+}
+
+impl std::fmt::Display for SignatureStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignatureStatus::Valid { key } => write!(f, "valid (key {key})"),
+            SignatureStatus::Unsigned => write!(f, "unsigned"),
+            SignatureStatus::UnknownKey { keys } => {
+                write!(f, "signed by unknown key {}", keys.join(", "))
+            }
+            SignatureStatus::Invalid { key } => {
+                write!(f, "signature does not match key {key}")
+            }
+        }
+    }
+}
+
+/// Outcome of reading the data section.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataReport {
+    /// SHA-256 of the raw data gzip member.
+    pub datahash: [u8; 32],
+    /// Compressed size of the data member.
+    pub compressed_len: u64,
+    /// Number of entries.
+    pub entries: usize,
+    /// Sum of regular file sizes.
+    pub content_bytes: u64,
+    /// Paths whose content does not match their PAX SHA-1.
+    pub checksum_mismatches: Vec<String>,
+}
+
+/// A package being read: signature and control are parsed on open; the data
+/// section is streamed by [`PackageReader::read_data`].
+pub struct PackageReader<R: BufRead> {
+    src: HashingBufReader<R>,
+    /// Signatures in the signature section.
+    pub signatures: Vec<Signature>,
+    /// The parsed `.PKGINFO`.
+    pub pkginfo: PkgInfo,
+    /// Metadata from `.PKGINFO`.
+    pub record: PackageRecord,
+    /// Other control files.
+    pub control_files: Vec<ControlFile>,
+    /// Digests of the raw control member.
+    pub control_digest: RangeDigest,
+    /// Size of the signature member (0 when unsigned).
+    pub signature_len: u64,
+}
+
+enum Member {
+    Signature(Vec<Signature>),
+    Control(PkgInfo, Vec<ControlFile>),
+}
+
+impl<R: BufRead> PackageReader<R> {
+    /// Reads the signature and control sections.
+    pub fn new(reader: R) -> Result<Self, PackageError> {
+        let mut src = HashingBufReader::new(reader);
+        let mut signatures = Vec::new();
+        let mut signature_len = 0;
+        let mut tries = 0;
+        let (pkginfo, control_files, control_digest) = loop {
+            tries += 1;
+            if src.at_eof().map_err(section("control"))? || tries > 2 {
+                return Err(PackageError::NoControl);
+            }
+            src.start(true, true);
+            let member = read_control_member(&mut src)?;
+            let digest = src.finish();
+            match member {
+                Member::Signature(sigs) if tries == 1 => {
+                    signatures = sigs;
+                    signature_len = digest.len;
+                }
+                Member::Signature(_) => return Err(PackageError::NoPkgInfo),
+                Member::Control(p, files) => break (p, files, digest),
+            }
+        };
+        let record = pkginfo.to_record()?;
+        Ok(PackageReader {
+            src,
+            signatures,
+            pkginfo,
+            record,
+            control_files,
+            control_digest,
+            signature_len,
+        })
+    }
+
+    /// `C:` checksum: `Q1` + base64 SHA-1 of the control member.
+    pub fn checksum(&self) -> String {
+        q1_checksum(&self.control_digest.sha1.unwrap_or_default())
+    }
+
+    /// Checks the signatures against `keyring`: valid when any verifies.
+    pub fn verify_signature(&self, keyring: &Keyring) -> SignatureStatus {
+        verify_signatures(&self.signatures, keyring, &self.control_digest)
+    }
+
+    /// Streams the data section. `visit` sees every entry with a reader over
+    /// its content (empty for non-files); unread content is hashed anyway.
+    pub fn read_data<F>(mut self, mut visit: F) -> Result<DataReport, PackageError>
+    where
+        F: FnMut(&DataEntry, &mut dyn Read) -> io::Result<()>,
+    {
+        let err = section("data");
+        let mut report = DataReport::default();
+        self.src.start(false, true);
+        if !self.src.at_eof().map_err(&err)? {
+            let mut archive = tar::Archive::new(GzDecoder::new(&mut self.src));
+            for entry in archive.entries().map_err(&err)? {
+                let mut entry = entry.map_err(&err)?;
+                let data = describe(&mut entry).map_err(&err)?;
+                report.entries += 1;
+                let actual = match &data.kind {
+                    EntryKind::File => {
+                        report.content_bytes += data.size;
+                        let mut hashing = Sha1Reader::new(&mut entry);
+                        visit(&data, &mut hashing).map_err(&err)?;
+                        Some(hashing.finish().map_err(&err)?)
+                    }
+                    EntryKind::Symlink(target) => {
+                        visit(&data, &mut io::empty()).map_err(&err)?;
+                        Some(crate::stream::sha1(target.as_bytes()))
+                    }
+                    _ => {
+                        visit(&data, &mut io::empty()).map_err(&err)?;
+                        None
+                    }
+                };
+                if let (Some(want), Some(got)) = (data.sha1, actual) {
+                    if want != got {
+                        report.checksum_mismatches.push(data.path.clone());
+                    }
+                }
+            }
+            // Drain the member (end-of-archive blocks, padding) so the hash
+            // covers all of it.
+            let mut decoder = archive.into_inner();
+            io::copy(&mut decoder, &mut io::sink()).map_err(&err)?;
+        }
+        let digest = self.src.finish();
+        report.datahash = digest.sha256.unwrap_or_default();
+        report.compressed_len = digest.len;
+        if !self.src.at_eof().map_err(&err)? {
+            return Err(PackageError::TrailingData);
+        }
+        Ok(report)
+    }
+}
+
+/// Checks signatures over a control (or index) digest.
+pub fn verify_signatures(
+    signatures: &[Signature],
+    keyring: &Keyring,
+    digest: &RangeDigest,
+) -> SignatureStatus {
+    if signatures.is_empty() {
+        return SignatureStatus::Unsigned;
+    }
+    let mut invalid = None;
+    for sig in signatures {
+        let Some(key) = keyring.find(&sig.key_name) else {
+            continue;
+        };
+        let hash: &[u8] = match sig.algorithm {
+            SignatureAlgorithm::RsaSha1 => digest.sha1.as_ref().map_or(&[], |d| d.as_slice()),
+            SignatureAlgorithm::RsaSha256 => {
+                digest.sha256.as_ref().map_or(&[], |d| d.as_slice())
+            }
+        };
+        if key.verify_digest(sig.algorithm, hash, &sig.bytes) {
+            return SignatureStatus::Valid {
+                key: key.name.clone(),
+            };
+        }
+        invalid.get_or_insert_with(|| key.name.clone());
+    }
+    match invalid {
+        Some(key) => SignatureStatus::Invalid { key },
+        None => SignatureStatus::UnknownKey {
+            keys: signatures.iter().map(|s| s.key_name.clone()).collect(),
+        },
+    }
+}
+
+fn read_control_member<R: BufRead>(src: &mut R) -> Result<Member, PackageError> {
+    let err = section("control");
+    let decoder = LimitedReader::new(GzDecoder::new(src), CONTROL_LIMIT, "control section");
+    let mut archive = tar::Archive::new(decoder);
+    let mut signatures = Vec::new();
+    let mut pkginfo = None;
+    let mut files = Vec::new();
+    for entry in archive.entries().map_err(&err)? {
+        let mut entry = entry.map_err(&err)?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let mode = entry.header().mode().map_err(&err)?;
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).map_err(&err)?;
+        if let Some((algorithm, key)) = SignatureAlgorithm::from_entry_name(&name) {
+            signatures.push(Signature {
+                algorithm,
+                key_name: key.to_string(),
+                bytes: content,
+            });
+        } else if name.starts_with(".SIGN.") {
+            // DSA and other signature kinds: recognised, not trusted.
+        } else if name == ".PKGINFO" {
+            pkginfo = Some(PkgInfo::parse(&content)?);
+        } else {
+            files.push(ControlFile {
+                name,
+                mode,
+                content,
+            });
+        }
+    }
+    let mut decoder = archive.into_inner();
+    io::copy(&mut decoder, &mut io::sink()).map_err(&err)?;
+    match pkginfo {
+        Some(p) => Ok(Member::Control(p, files)),
+        None if files.is_empty() => Ok(Member::Signature(signatures)),
+        None => Err(PackageError::NoPkgInfo),
+    }
+}
+
+fn describe<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<DataEntry> {
+    let mut sha1 = None;
+    let mut xattrs = Vec::new();
+    if let Some(exts) = entry.pax_extensions()? {
+        for ext in exts {
+            let ext = ext?;
+            let key = ext.key().unwrap_or_default();
+            if key == "APK-TOOLS.checksum.SHA1" {
+                let mut d = [0u8; 20];
+                if hex::decode_to_slice(ext.value_bytes(), &mut d).is_ok() {
+                    sha1 = Some(d);
+                }
+            } else if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+                xattrs.push((name.to_string(), ext.value_bytes().to_vec()));
+            }
+        }
+    }
+    let header = entry.header();
+    let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    let link = || {
+        entry
+            .link_name_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let dev = |h: &tar::Header| -> io::Result<(u32, u32)> {
+        Ok((h.device_major()?.unwrap_or(0), h.device_minor()?.unwrap_or(0)))
+    };
+    let kind = match header.entry_type() {
+        tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+        tar::EntryType::Directory => EntryKind::Directory,
+        tar::EntryType::Symlink => EntryKind::Symlink(link()),
+        tar::EntryType::Link => EntryKind::Hardlink(link()),
+        tar::EntryType::Char => {
+            let (major, minor) = dev(header)?;
+            EntryKind::CharDevice { major, minor }
+        }
+        tar::EntryType::Block => {
+            let (major, minor) = dev(header)?;
+            EntryKind::BlockDevice { major, minor }
+        }
+        tar::EntryType::Fifo => EntryKind::Fifo,
+        other => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("entry `{path}` has unsupported tar type {:?}", other.as_byte() as char),
+            ));
+        }
+    };
+    let size = if kind == EntryKind::File { entry.size() } else { 0 };
+    Ok(DataEntry {
+        uname: header
+            .username()
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_string(),
+        gname: header
+            .groupname()
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_string(),
+        mode: header.mode()?,
+        uid: u32::try_from(header.uid()?).unwrap_or(u32::MAX),
+        gid: u32::try_from(header.gid()?).unwrap_or(u32::MAX),
+        mtime: header.mtime()?,
+        path,
+        kind,
+        size,
+        sha1,
+        xattrs,
+        data_offset: entry.raw_file_position(),
+    })
+}
