@@ -132,12 +132,11 @@ impl Dependency {
                 if op_text == "><" {
                     Constraint::Checksum(version.to_string())
                 } else {
-                    let op = VersionOp::parse(op_text).ok_or_else(|| {
-                        DependencyError::BadOperator {
+                    let op =
+                        VersionOp::parse(op_text).ok_or_else(|| DependencyError::BadOperator {
                             atom: atom.to_string(),
                             op: op_text.to_string(),
-                        }
-                    })?;
+                        })?;
                     Constraint::Version {
                         op,
                         version: version.to_string(),
@@ -171,7 +170,9 @@ impl Dependency {
 
     /// Parses a space-separated list of atoms (a `D:` or `depend` value).
     pub fn parse_list(list: &str) -> Result<Vec<Self>, DependencyError> {
-        list.split_ascii_whitespace().map(Dependency::parse).collect()
+        list.split_ascii_whitespace()
+            .map(Dependency::parse)
+            .collect()
     }
 
     /// Does a package (or provide) called `name` at `version` satisfy this

@@ -124,3 +124,31 @@ mod tests {
         assert!(parse_index("V:1\n\n").is_err());
     }
 }
+
+/// The index entry apk-tools writes for a package: metadata from its
+/// `.PKGINFO` plus `C:` and `S:`. Replaces, triggers and datahash are not
+/// index fields. `rewrite_arch` replaces the architecture, as
+/// `apk index --rewrite-arch` (which Alpine uses to list `noarch`
+/// packages under the repository's architecture).
+pub fn entry_for_package(
+    record: &PackageRecord,
+    checksum: &str,
+    file_size: u64,
+    rewrite_arch: Option<&str>,
+) -> IndexEntry {
+    let mut package = record.clone();
+    if let Some(arch) = rewrite_arch {
+        package.arch = arch.to_string();
+    }
+    package.checksum = Some(checksum.to_string());
+    package.file_size = Some(file_size);
+    package.replaces.clear();
+    package.replaces_priority = None;
+    package.datahash = None;
+    package.triggers.clear();
+    package.extra.clear();
+    IndexEntry {
+        package,
+        layout: FieldLayout::default(),
+    }
+}

@@ -13,6 +13,8 @@ pub struct Acl {
     pub gid: u32,
     /// Permission bits.
     pub mode: u32,
+    /// Digits the mode was written with (apko pads to 4, apk-tools does not).
+    pub mode_width: u8,
 }
 
 impl Acl {
@@ -20,12 +22,20 @@ impl Acl {
         let mut parts = s.splitn(3, ':');
         let uid = parts.next()?.parse().ok()?;
         let gid = parts.next()?.parse().ok()?;
-        let mode = u32::from_str_radix(parts.next()?, 8).ok()?;
-        Some(Acl { uid, gid, mode })
+        let text = parts.next()?;
+        let mode = u32::from_str_radix(text, 8).ok()?;
+        let mode_width = u8::try_from(text.len()).ok()?;
+        Some(Acl {
+            uid,
+            gid,
+            mode,
+            mode_width,
+        })
     }
 
     fn render(&self) -> String {
-        format!("{}:{}:{:04o}", self.uid, self.gid, self.mode)
+        let width = usize::from(self.mode_width);
+        format!("{}:{}:{:0width$o}", self.uid, self.gid, self.mode)
     }
 }
 
@@ -147,11 +157,16 @@ pub fn parse_installed(text: &str) -> Result<Vec<InstalledPackage>, InstalledErr
                 files: Vec::new(),
             }),
             b'M' => pkg.dirs.last_mut().ok_or_else(orphan)?.acl = Some(acl()?),
-            b'R' => pkg.dirs.last_mut().ok_or_else(orphan)?.files.push(InstalledFile {
-                name: value.to_string(),
-                acl: None,
-                checksum: None,
-            }),
+            b'R' => pkg
+                .dirs
+                .last_mut()
+                .ok_or_else(orphan)?
+                .files
+                .push(InstalledFile {
+                    name: value.to_string(),
+                    acl: None,
+                    checksum: None,
+                }),
             b'a' | b'Z' => {
                 let file = pkg
                     .dirs

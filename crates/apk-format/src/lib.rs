@@ -8,12 +8,15 @@
 
 pub mod dependency;
 pub mod index;
-pub mod package_read;
+pub mod index_archive;
 pub mod installed;
+pub mod package_read;
+pub mod package_write;
 pub mod pkginfo;
 pub mod record;
 pub mod signing;
 pub mod stream;
+pub mod tar_write;
 pub mod version;
 
 pub use dependency::{Constraint, Dependency};

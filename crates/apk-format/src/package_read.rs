@@ -309,9 +309,7 @@ pub fn verify_signatures(
         };
         let hash: &[u8] = match sig.algorithm {
             SignatureAlgorithm::RsaSha1 => digest.sha1.as_ref().map_or(&[], |d| d.as_slice()),
-            SignatureAlgorithm::RsaSha256 => {
-                digest.sha256.as_ref().map_or(&[], |d| d.as_slice())
-            }
+            SignatureAlgorithm::RsaSha256 => digest.sha256.as_ref().map_or(&[], |d| d.as_slice()),
         };
         if key.verify_digest(sig.algorithm, hash, &sig.bytes) {
             return SignatureStatus::Valid {
@@ -394,7 +392,10 @@ fn describe<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<DataEntry> {
             .unwrap_or_default()
     };
     let dev = |h: &tar::Header| -> io::Result<(u32, u32)> {
-        Ok((h.device_major()?.unwrap_or(0), h.device_minor()?.unwrap_or(0)))
+        Ok((
+            h.device_major()?.unwrap_or(0),
+            h.device_minor()?.unwrap_or(0),
+        ))
     };
     let kind = match header.entry_type() {
         tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
@@ -413,11 +414,18 @@ fn describe<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<DataEntry> {
         other => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("entry `{path}` has unsupported tar type {:?}", other.as_byte() as char),
+                format!(
+                    "entry `{path}` has unsupported tar type {:?}",
+                    other.as_byte() as char
+                ),
             ));
         }
     };
-    let size = if kind == EntryKind::File { entry.size() } else { 0 };
+    let size = if kind == EntryKind::File {
+        entry.size()
+    } else {
+        0
+    };
     Ok(DataEntry {
         uname: header
             .username()

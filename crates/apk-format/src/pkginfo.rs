@@ -248,7 +248,12 @@ mod tests {
         let odd = PkgInfo::parse(b"pkgname = a\n\tcontinued\npkgver = 1\n").unwrap();
         assert_eq!(odd.to_bytes(), b"pkgname = a\n\tcontinued\npkgver = 1\n");
         assert_eq!(odd.to_record().unwrap().name, "a");
-        assert!(PkgInfo::parse(b"pkgname = a\nsize = x\npkgver = 1\n").unwrap().to_record().is_err());
+        assert!(
+            PkgInfo::parse(b"pkgname = a\nsize = x\npkgver = 1\n")
+                .unwrap()
+                .to_record()
+                .is_err()
+        );
         assert!(PkgInfo::parse(&[0xff, 0xfe]).is_err());
     }
 }

@@ -228,7 +228,9 @@ impl PackageRecord {
         }
         for &letter in &layout.order {
             if is_package_letter(letter) {
-                let v = self.field_text(letter, layout.install_if_style).unwrap_or_default();
+                let v = self
+                    .field_text(letter, layout.install_if_style)
+                    .unwrap_or_default();
                 push_field(out, letter, &v);
             } else if let Some((l, v)) = extra.next() {
                 push_field(out, *l, v);

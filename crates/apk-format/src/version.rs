@@ -125,7 +125,11 @@ impl<'a> Tokens<'a> {
                     return self.invalid();
                 }
                 self.rest = &self.rest[1..];
-                let len = self.rest.iter().take_while(|c| c.is_ascii_lowercase()).count();
+                let len = self
+                    .rest
+                    .iter()
+                    .take_while(|c| c.is_ascii_lowercase())
+                    .count();
                 let (word, rest) = self.rest.split_at(len);
                 self.value = word;
                 self.rest = rest;
@@ -269,7 +273,11 @@ impl VersionOp {
                 _ => return None,
             };
         }
-        if bits == 0 { None } else { Some(VersionOp(bits)) }
+        if bits == 0 {
+            None
+        } else {
+            Some(VersionOp(bits))
+        }
     }
 
     /// The canonical spelling of the operator.

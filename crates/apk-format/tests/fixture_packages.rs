@@ -37,7 +37,12 @@ fn verify_all(dir: &Path, keyring: &Keyring, expected_count: usize) {
         let o = check(&apk, keyring);
         assert!(o.signature.is_valid(), "{}: {}", apk.display(), o.signature);
         assert!(o.datahash_ok, "{}: datahash", apk.display());
-        assert!(o.mismatches.is_empty(), "{}: {:?}", apk.display(), o.mismatches);
+        assert!(
+            o.mismatches.is_empty(),
+            "{}: {:?}",
+            apk.display(),
+            o.mismatches
+        );
     }
 }
 
@@ -114,10 +119,16 @@ fn tampered_wolfi_packages_fail() {
 fn unknown_key_is_reported() {
     let fx = common::fixtures();
     let ring = common::keyring(&[fx.join("wolfi/keys")]);
-    let o = check(&fx.join("alpine-3.19/x86_64/musl-1.2.4_git20230717-r4.apk"), &ring);
+    let o = check(
+        &fx.join("alpine-3.19/x86_64/musl-1.2.4_git20230717-r4.apk"),
+        &ring,
+    );
     match o.signature {
         SignatureStatus::UnknownKey { keys } => {
-            assert_eq!(keys, vec!["alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub"])
+            assert_eq!(
+                keys,
+                vec!["alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub"]
+            )
         }
         other => panic!("expected unknown key, got {other}"),
     }

@@ -23,7 +23,12 @@ fn apk_tools_vectors() {
         checked += 1;
     }
     assert!(checked >= 300, "only {checked} vectors");
-    assert!(failures.is_empty(), "{} failing vectors:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing vectors:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -35,6 +40,10 @@ fn ordering_is_antisymmetric_on_vectors() {
             continue;
         }
         let (a, b) = (cols[0], cols[2]);
-        assert_eq!(version::compare(a, b), version::compare(b, a).reverse(), "{a} vs {b}");
+        assert_eq!(
+            version::compare(a, b),
+            version::compare(b, a).reverse(),
+            "{a} vs {b}"
+        );
     }
 }

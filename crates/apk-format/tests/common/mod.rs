@@ -12,7 +12,11 @@ pub fn fixtures() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(p.is_dir(), "fixtures not found at {} (set APKFORGE_FIXTURES)", p.display());
+    assert!(
+        p.is_dir(),
+        "fixtures not found at {} (set APKFORGE_FIXTURES)",
+        p.display()
+    );
     p
 }
 

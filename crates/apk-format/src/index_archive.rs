@@ -1,0 +1,207 @@
+//! `APKINDEX.tar.gz`: an optional signature gzip member followed by one
+//! member holding the `DESCRIPTION` and `APKINDEX` files. The signature
+//! covers every byte after the first member.
+
+use std::io::{self, BufRead, Read};
+
+use flate2::Compression;
+use flate2::bufread::GzDecoder;
+use sha2::{Digest, Sha256};
+
+use crate::index::{IndexEntry, IndexError, parse_index, write_index};
+use crate::package_read::{SignatureStatus, verify_signatures};
+use crate::package_write::{gzip_encoder, signature_member};
+use crate::signing::{KeyError, Keyring, Signature, SignatureAlgorithm, SigningKey};
+use crate::stream::{HashingBufReader, LimitedReader, RangeDigest};
+use crate::tar_write::{TarHeader, TarKind, TarWriter};
+
+/// Largest decompressed index member accepted (the 17k-entry Alpine
+/// community index is about 10 MiB).
+pub const INDEX_LIMIT: u64 = 512 << 20;
+
+/// Error reading an index archive.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexArchiveError {
+    /// Gzip or tar error.
+    #[error("corrupt index archive: {0}")]
+    Corrupt(#[source] io::Error),
+    /// No `APKINDEX` file inside.
+    #[error("index archive has no APKINDEX file")]
+    NoIndex,
+    /// The APKINDEX text is not UTF-8.
+    #[error("APKINDEX is not valid UTF-8")]
+    NotUtf8,
+    /// The APKINDEX text is malformed.
+    #[error("APKINDEX {0}")]
+    Index(#[from] IndexError),
+    /// The signature member of a signed archive is malformed.
+    #[error("signature section holds something other than .SIGN.* entries")]
+    BadSignatureSection,
+}
+
+/// A read index archive.
+#[derive(Debug, Clone)]
+pub struct IndexArchive {
+    /// Signatures from the first member (empty when unsigned).
+    pub signatures: Vec<Signature>,
+    /// Digest of the signed bytes (everything after the signature member).
+    pub signed_digest: RangeDigest,
+    /// `DESCRIPTION` content.
+    pub description: Option<String>,
+    /// Package entries.
+    pub entries: Vec<IndexEntry>,
+}
+
+impl IndexArchive {
+    /// Checks the signature against `keyring`.
+    pub fn verify(&self, keyring: &Keyring) -> SignatureStatus {
+        verify_signatures(&self.signatures, keyring, &self.signed_digest)
+    }
+}
+
+struct Member {
+    signatures: Vec<Signature>,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+fn read_member<R: BufRead>(src: &mut R) -> Result<Member, IndexArchiveError> {
+    let decoder = LimitedReader::new(GzDecoder::new(src), INDEX_LIMIT, "APKINDEX");
+    let mut archive = tar::Archive::new(decoder);
+    let mut member = Member {
+        signatures: Vec::new(),
+        files: Vec::new(),
+    };
+    for entry in archive.entries().map_err(IndexArchiveError::Corrupt)? {
+        let mut entry = entry.map_err(IndexArchiveError::Corrupt)?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let mut content = Vec::new();
+        entry
+            .read_to_end(&mut content)
+            .map_err(IndexArchiveError::Corrupt)?;
+        match SignatureAlgorithm::from_entry_name(&name) {
+            Some((algorithm, key)) => member.signatures.push(Signature {
+                algorithm,
+                key_name: key.to_string(),
+                bytes: content,
+            }),
+            None if name.starts_with(".SIGN.") => {}
+            None => member.files.push((name, content)),
+        }
+    }
+    let mut decoder = archive.into_inner();
+    io::copy(&mut decoder, &mut io::sink()).map_err(IndexArchiveError::Corrupt)?;
+    Ok(member)
+}
+
+/// Reads (and parses) an index archive.
+pub fn read_index_archive<R: BufRead>(reader: R) -> Result<IndexArchive, IndexArchiveError> {
+    let mut src = HashingBufReader::new(reader);
+    src.start(false, false);
+    let first = read_member(&mut src)?;
+    src.finish();
+    let (signatures, files, signed_digest) = if first.files.is_empty() {
+        // A signature member: the rest of the stream is what it signs.
+        src.start(true, true);
+        let mut files = Vec::new();
+        while !src.at_eof().map_err(IndexArchiveError::Corrupt)? {
+            let m = read_member(&mut src)?;
+            if !m.signatures.is_empty() {
+                return Err(IndexArchiveError::BadSignatureSection);
+            }
+            files.extend(m.files);
+        }
+        (first.signatures, files, src.finish())
+    } else {
+        // Unsigned (signature entries mixed into the index tar are not a
+        // detached signature and cannot be checked).
+        let mut files = first.files;
+        while !src.at_eof().map_err(IndexArchiveError::Corrupt)? {
+            files.extend(read_member(&mut src)?.files);
+        }
+        (
+            Vec::new(),
+            files,
+            RangeDigest {
+                sha1: None,
+                sha256: None,
+                len: 0,
+            },
+        )
+    };
+    let mut description = None;
+    let mut index_text = None;
+    for (name, content) in files {
+        match name.as_str() {
+            "DESCRIPTION" => description = Some(String::from_utf8_lossy(&content).into_owned()),
+            "APKINDEX" => index_text = Some(content),
+            _ => {}
+        }
+    }
+    let text = index_text.ok_or(IndexArchiveError::NoIndex)?;
+    let text = std::str::from_utf8(&text).map_err(|_| IndexArchiveError::NotUtf8)?;
+    let entries = parse_index(text)?;
+    Ok(IndexArchive {
+        signatures,
+        signed_digest,
+        description,
+        entries,
+    })
+}
+
+/// Writes an unsigned index archive (`DESCRIPTION` then `APKINDEX`, tar
+/// closed, one gzip member), deterministic for the same entries.
+pub fn write_index_archive(description: &str, entries: &[IndexEntry]) -> io::Result<Vec<u8>> {
+    let mut tar = TarWriter::new(gzip_encoder(Vec::new(), Compression::new(6)));
+    let index = write_index(entries);
+    for (name, content) in [
+        ("DESCRIPTION", description.as_bytes()),
+        ("APKINDEX", index.as_bytes()),
+    ] {
+        let mut h = TarHeader::new(name, TarKind::File, 0o644);
+        h.uname = "root".into();
+        h.gname = "root".into();
+        h.size = content.len() as u64;
+        tar.append(&h, &mut &content[..])?;
+    }
+    tar.finish()?;
+    tar.into_inner().finish()
+}
+
+/// Error signing an index.
+#[derive(Debug, thiserror::Error)]
+pub enum SignIndexError {
+    /// The archive is not an index archive.
+    #[error(transparent)]
+    Read(#[from] IndexArchiveError),
+    /// Signing failed.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// Building the signature member failed.
+    #[error("writing signature: {0}")]
+    Write(#[source] io::Error),
+}
+
+/// Signs an index archive with SHA-256, replacing any existing signature.
+pub fn sign_index_archive(archive: &[u8], key: &SigningKey) -> Result<Vec<u8>, SignIndexError> {
+    let unsigned = strip_signature(archive)?;
+    let digest = Sha256::digest(unsigned);
+    let sig = key.sign_sha256_digest(&digest)?;
+    let mut out = signature_member(sig.algorithm.entry_prefix(), &sig.key_name, &sig.bytes, 0)
+        .map_err(SignIndexError::Write)?;
+    out.extend_from_slice(unsigned);
+    Ok(out)
+}
+
+/// The bytes of an index archive after its signature member (all of it when
+/// unsigned).
+pub fn strip_signature(archive: &[u8]) -> Result<&[u8], IndexArchiveError> {
+    let mut src = HashingBufReader::new(archive);
+    src.start(false, false);
+    let first = read_member(&mut src)?;
+    let len = src.finish().len as usize;
+    if first.files.is_empty() && !first.signatures.is_empty() {
+        Ok(&archive[len..])
+    } else {
+        Ok(archive)
+    }
+}
