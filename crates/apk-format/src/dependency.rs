@@ -118,7 +118,9 @@ impl Dependency {
                 // apko's form puts the tag after the version.
                 let version = match version.split_once('@') {
                     Some((v, t)) if tag.is_none() => {
-                        if t.is_empty() {
+                        // A tag holding `<>=~` could not be written back in
+                        // front of the operator.
+                        if t.is_empty() || t.contains(is_comparer) {
                             return Err(DependencyError::BadTag(atom.to_string()));
                         }
                         tag = Some(t.to_string());
@@ -129,14 +131,15 @@ impl Dependency {
                 if version.is_empty() {
                     return Err(DependencyError::NoVersion(atom.to_string()));
                 }
-                if op_text == "><" {
+                let op = VersionOp::parse(op_text).ok_or_else(|| DependencyError::BadOperator {
+                    atom: atom.to_string(),
+                    op: op_text.to_string(),
+                })?;
+                // Exactly less-or-greater, however spelled (`><`, `<>`), pins
+                // a checksum, as in apk-tools.
+                if op.as_str() == "><" {
                     Constraint::Checksum(version.to_string())
                 } else {
-                    let op =
-                        VersionOp::parse(op_text).ok_or_else(|| DependencyError::BadOperator {
-                            atom: atom.to_string(),
-                            op: op_text.to_string(),
-                        })?;
                     Constraint::Version {
                         op,
                         version: version.to_string(),
@@ -270,5 +273,29 @@ mod tests {
         assert!(Dependency::parse("foo<>1").is_ok());
         assert!(Dependency::parse(">=1").is_err());
         assert!(Dependency::parse("foo@").is_err());
+    }
+
+    /// Fuzz finding (target `pkginfo`): `<>` parsed as a version operator
+    /// but was written as `><`, which reads back as a checksum pin.
+    #[test]
+    fn less_greater_is_a_checksum_however_spelled() {
+        let d = Dependency::parse("arc<>h").unwrap();
+        assert_eq!(d.constraint, Constraint::Checksum("h".to_string()));
+        assert_eq!(Dependency::parse(&d.to_string()).unwrap(), d);
+        let d = Dependency::parse("foo~<>1").unwrap();
+        assert_eq!(Dependency::parse(&d.to_string()).unwrap(), d);
+    }
+
+    /// Fuzz finding (target `apkindex`): `ca<ncopa@alpinelinux.org>` took
+    /// `alpinelinux.org>` as a tag, written back as
+    /// `ca@alpinelinux.org><ncopa` (a checksum pin).
+    #[test]
+    fn tag_after_version_has_no_operator_characters() {
+        assert!(matches!(
+            Dependency::parse("ca<ncopa@alpinelinux.org>"),
+            Err(DependencyError::BadTag(_))
+        ));
+        assert!(Dependency::parse("foo>1@a~b").is_err());
+        assert_eq!(rt("foo@edge>1").tag.as_deref(), Some("edge"));
     }
 }

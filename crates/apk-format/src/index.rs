@@ -105,26 +105,6 @@ pub fn write_index(entries: &[IndexEntry]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roundtrip_and_errors() {
-        let text = "C:Q1abc=\nP:a\nV:1-r0\nA:x86_64\nS:1\nI:2\nT:d\nU:u\nL:MIT\nD:b c>=1\nZ:odd\n\nP:b\nV:2\n\n";
-        let entries = parse_index(text).unwrap();
-        assert_eq!(entries.len(), 2);
-        assert_eq!(entries[0].package.depends.len(), 2);
-        assert_eq!(entries[0].package.extra, vec![(b'Z', "odd".to_string())]);
-        assert_eq!(write_index(&entries), text);
-        let err = parse_index("P:a\nV:1\nS:x\n").unwrap_err();
-        assert!(err.to_string().contains("line 3"), "{err}");
-        let err = parse_index("P:a\nnonsense\n").unwrap_err();
-        assert!(err.to_string().contains("line 2"), "{err}");
-        assert!(parse_index("V:1\n\n").is_err());
-    }
-}
-
 /// The index entry apk-tools writes for a package: metadata from its
 /// `.PKGINFO` plus `C:` and `S:`. Replaces, triggers and datahash are not
 /// index fields. `rewrite_arch` replaces the architecture, as
@@ -150,5 +130,25 @@ pub fn entry_for_package(
     IndexEntry {
         package,
         layout: FieldLayout::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_errors() {
+        let text = "C:Q1abc=\nP:a\nV:1-r0\nA:x86_64\nS:1\nI:2\nT:d\nU:u\nL:MIT\nD:b c>=1\nZ:odd\n\nP:b\nV:2\n\n";
+        let entries = parse_index(text).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].package.depends.len(), 2);
+        assert_eq!(entries[0].package.extra, vec![(b'Z', "odd".to_string())]);
+        assert_eq!(write_index(&entries), text);
+        let err = parse_index("P:a\nV:1\nS:x\n").unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
+        let err = parse_index("P:a\nnonsense\n").unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert!(parse_index("V:1\n\n").is_err());
     }
 }

@@ -384,7 +384,12 @@ fn describe<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<DataEntry> {
         }
     }
     let header = entry.header();
-    let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    // apk-tools writes directories with a trailing slash; melange without.
+    let path = match raw_path.trim_end_matches('/') {
+        "" => raw_path.clone(),
+        trimmed => trimmed.to_string(),
+    };
     let link = || {
         entry
             .link_name_bytes()

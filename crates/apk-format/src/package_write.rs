@@ -218,7 +218,7 @@ impl PackageBuilder {
                 let digest = Sha256::digest(&control);
                 let sig = key.sign_sha256_digest(&digest)?;
                 signature_member(
-                    &sig.algorithm.entry_prefix().to_string(),
+                    sig.algorithm.entry_prefix(),
                     &sig.key_name,
                     &sig.bytes,
                     self.build_date,

@@ -1,8 +1,6 @@
 //! Package metadata shared by APKINDEX entries, the installed database and
 //! `.PKGINFO`, plus the `X:value` field codec used by the first two.
 
-use std::fmt::Write as _;
-
 use crate::dependency::{self, Dependency, DependencyError};
 
 /// Metadata of one package, independent of where it was read from.
@@ -280,9 +278,4 @@ pub fn decode_q1(s: &str) -> Option<[u8; 20]> {
     let b64 = s.strip_prefix("Q1")?;
     let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
     bytes.try_into().ok()
-}
-
-/// Writes `n` into `out` (helper for hot paths that avoid `format!`).
-pub fn push_number(out: &mut String, n: u64) {
-    let _ = write!(out, "{n}");
 }

@@ -292,6 +292,7 @@ impl VersionOp {
             x if x == Self::GREATER | Self::EQUAL | Self::FUZZY => ">~",
             x if x == Self::GREATER => ">",
             x if x == Self::LESS | Self::GREATER => "><",
+            x if x == Self::LESS | Self::GREATER | Self::EQUAL | Self::FUZZY => "<>~",
             _ => "<>=",
         }
     }
@@ -344,5 +345,23 @@ mod tests {
         assert!(!is_valid(""));
         assert!(VersionOp::FUZZY_EQ.matches("3.6.9", "3.6"));
         assert!(!VersionOp::FUZZY_EQ.matches("3.8.0", "3.8.1"));
+    }
+
+    /// Fuzz finding (target `version`): `~<>` parsed to all four bits but was
+    /// spelled `<>=`, which reads back without the fuzzy bit.
+    #[test]
+    fn every_operator_spelling_reads_back() {
+        let op = VersionOp::parse("~<>").unwrap();
+        assert_eq!(VersionOp::parse(op.as_str()), Some(op));
+        for a in ["", "<", ">", "=", "~"] {
+            for b in ["", "<", ">", "=", "~"] {
+                for c in ["", "<", ">", "=", "~"] {
+                    let text = format!("{a}{b}{c}");
+                    if let Some(op) = VersionOp::parse(&text) {
+                        assert_eq!(VersionOp::parse(op.as_str()), Some(op), "{text}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,91 @@
+//! `apkforge apk pack DIR -o OUT --name N --version V --arch A`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use apk_format::Dependency;
+use apk_format::package_write::{PackageBuilder, is_script_name, tree_from_dir};
+use apk_format::record::PackageRecord;
+use apk_format::version;
+
+use crate::cli::PackArgs;
+use crate::keyring::load_signing_key;
+use crate::output::AtomicFile;
+
+/// SOURCE_DATE_EPOCH, or 0 when unset or empty.
+pub fn source_date_epoch() -> Result<u64> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH `{v}` is not a number of seconds")),
+        _ => Ok(0),
+    }
+}
+
+fn atoms(list: &[String], what: &str) -> Result<Vec<Dependency>> {
+    list.iter()
+        .map(|a| Dependency::parse_strict(a).with_context(|| format!("--{what} `{a}`")))
+        .collect()
+}
+
+pub fn run(args: &PackArgs) -> Result<ExitCode> {
+    if !version::is_valid(&args.version) {
+        bail!("--version `{}` is not a valid apk version", args.version);
+    }
+    if !args.dir.is_dir() {
+        bail!("`{}` is not a directory", args.dir.display());
+    }
+    let key = args
+        .signing_key
+        .as_deref()
+        .map(load_signing_key)
+        .transpose()?;
+    let record = PackageRecord {
+        name: args.name.clone(),
+        version: args.version.clone(),
+        arch: args.arch.clone(),
+        description: args.description.clone(),
+        url: args.url.clone(),
+        license: args.license.clone(),
+        origin: Some(args.origin.clone().unwrap_or_else(|| args.name.clone())),
+        depends: atoms(&args.depends, "depend")?,
+        provides: atoms(&args.provides, "provides")?,
+        ..Default::default()
+    };
+    let mut builder = PackageBuilder::new(record, source_date_epoch()?);
+    builder.entries(tree_from_dir(&args.dir)?);
+    for s in &args.scripts {
+        let (name, file) = s
+            .split_once('=')
+            .with_context(|| format!("--script `{s}` is not NAME=FILE"))?;
+        if !is_script_name(name) {
+            bail!(
+                "--script `{name}` is not a script name apk knows (.pre-install, .post-install, .pre-upgrade, .post-upgrade, .pre-deinstall, .post-deinstall, .trigger)"
+            );
+        }
+        let content = std::fs::read(PathBuf::from(file))
+            .with_context(|| format!("reading script `{file}`"))?;
+        builder.script(name, content);
+    }
+    let mut out = AtomicFile::create(&args.output)?;
+    let mut scratch = tempfile::tempfile().context("creating a scratch file")?;
+    let mut writer = std::io::BufWriter::new(out.file());
+    let written = builder
+        .write(&mut writer, &mut scratch, key.as_ref())
+        .with_context(|| format!("packing `{}`", args.dir.display()))?;
+    writer
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(|| format!("writing `{}`", args.output.display()))?;
+    out.commit(0o644)?;
+    println!(
+        "wrote {} ({}, {} bytes, {})",
+        args.output.display(),
+        written.record.name_version(),
+        written.file_size,
+        written.checksum
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,72 @@
+//! Writing results safely and rendering errors.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// A file being written beside its final path; it replaces the target only
+/// on [`AtomicFile::commit`], and is removed if dropped before.
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".apkforge-")
+            .tempfile_in(dir)
+            .with_context(|| format!("creating a temporary file in `{}`", dir.display()))?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The file to write to.
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.tmp.as_file_mut()
+    }
+
+    /// Flushes, sets `mode` and renames the file into place.
+    pub fn commit(self, mode: u32) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path;
+        self.tmp
+            .as_file()
+            .sync_all()
+            .with_context(|| format!("writing `{}`", path.display()))?;
+        self.tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("setting permissions of `{}`", path.display()))?;
+        self.tmp
+            .persist(&path)
+            .with_context(|| format!("replacing `{}`", path.display()))?;
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temp file in the same directory,
+/// renamed into place, so a failure never leaves a half-written file.
+pub fn write_atomic(path: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.file()
+        .write_all(bytes)
+        .with_context(|| format!("writing `{}`", path.display()))?;
+    file.commit(mode)
+}
+
+/// Prints an error and its causes to stderr.
+pub fn print_error(err: &anyhow::Error) {
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}
