@@ -1,6 +1,6 @@
 //! The `APKINDEX` text: blank-line separated records of `X:value` fields.
 
-use crate::record::{FieldError, FieldLayout, PackageRecord, split_field};
+use crate::record::{FieldError, FieldLayout, PackageRecord, lines, split_field};
 
 /// One package of an index, with the layout it was read in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -56,7 +56,7 @@ pub fn parse_index(text: &str) -> Result<Vec<IndexEntry>, IndexError> {
     let mut entries = Vec::new();
     let mut current: Option<IndexEntry> = None;
     let mut last_line = 0;
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in lines(text).enumerate() {
         let line_no = i + 1;
         if line.is_empty() {
             if let Some(entry) = current.take() {
@@ -150,5 +150,16 @@ mod tests {
         let err = parse_index("P:a\nnonsense\n").unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(parse_index("V:1\n\n").is_err());
+    }
+
+    /// Fuzz finding (target `apkindex`): `P:6\nV:\r` read `V` as `"\r"`,
+    /// written back as `V:\r\n`, which reads as an empty (missing) `V`.
+    #[test]
+    fn carriage_returns_end_lines() {
+        assert!(parse_index("P:6\nV:\r").is_err());
+        let entries = parse_index("P:a\r\nV:1\r\r\nT:x\ry\r").unwrap();
+        assert_eq!(entries[0].package.version, "1");
+        assert_eq!(entries[0].package.description, "x\ry");
+        assert_eq!(parse_index(&write_index(&entries)).unwrap(), entries);
     }
 }

@@ -2,7 +2,9 @@
 //! by the directories and files each package owns.
 
 use crate::index::excerpt;
-use crate::record::{FieldError, FieldLayout, PackageRecord, is_package_letter, split_field};
+use crate::record::{
+    FieldError, FieldLayout, PackageRecord, is_package_letter, lines, split_field,
+};
 
 /// Owner and mode of a file or directory (`M:` / `a:` lines: `uid:gid:mode`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,7 +126,7 @@ pub fn parse_installed(text: &str) -> Result<Vec<InstalledPackage>, InstalledErr
     let mut out = Vec::new();
     let mut cur: Option<InstalledPackage> = None;
     let mut last = 0;
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in lines(text).enumerate() {
         let line_no = i + 1;
         if line.is_empty() {
             if let Some(p) = cur.take() {
@@ -255,5 +257,15 @@ mod tests {
         assert_eq!(write_installed(&db), text);
         assert!(parse_installed("P:x\nV:1\nR:a\n").is_err());
         assert!(parse_installed("P:x\nV:1\nF:a\nM:zz\n").is_err());
+    }
+
+    /// Fuzz finding (target `installed`): `A:\r\r\n` kept one `\r` in the
+    /// arch, which the next write and read dropped.
+    #[test]
+    fn carriage_returns_end_lines() {
+        let db = parse_installed("P:x\nV:1\nA:\r\r\nF:usr\nR:a\r\n").unwrap();
+        assert_eq!(db[0].package.arch, "");
+        assert_eq!(db[0].dirs[0].files[0].name, "a");
+        assert_eq!(parse_installed(&write_installed(&db)).unwrap(), db);
     }
 }

@@ -63,19 +63,25 @@ impl PkgInfo {
     pub fn parse(bytes: &[u8]) -> Result<PkgInfo, PkgInfoError> {
         let text = std::str::from_utf8(bytes).map_err(|_| PkgInfoError::NotUtf8)?;
         let mut lines = Vec::new();
-        for line in text.lines() {
+        for line in crate::record::lines(text) {
             if line.starts_with('#') {
                 lines.push(PkgInfoLine::Comment(line.to_string()));
                 continue;
             }
-            let Some((key, value)) = line.split_once(" = ") else {
+            let field = line
+                .split_once(" = ")
+                .map(|(key, value)| (key.trim(), value))
+                // A trimmed key must not read back as a comment or split
+                // elsewhere (`x =\t = v` would be written `x = = v`).
+                .filter(|(key, _)| !key.starts_with('#') && !key.ends_with(" ="));
+            let Some((key, value)) = field else {
                 // Continuation lines of wrapped values and blank lines:
                 // apk-tools skips them, so do we (but keep them).
                 lines.push(PkgInfoLine::Other(line.to_string()));
                 continue;
             };
             lines.push(PkgInfoLine::Field {
-                key: key.trim().to_string(),
+                key: key.to_string(),
                 value: value.to_string(),
             });
         }
@@ -255,5 +261,34 @@ mod tests {
                 .is_err()
         );
         assert!(PkgInfo::parse(&[0xff, 0xfe]).is_err());
+    }
+
+    /// Fuzz finding (target `pkginfo`): ` #using fakeroot = x` became the
+    /// field `#using fakeroot`, written back as a comment line.
+    #[test]
+    fn written_lines_read_back_the_same() {
+        for text in [
+            &b" #using fakeroot = x\n"[..],
+            b"x =\t = v\n",
+            b"pkgname = a\r",
+            b"pkgname = a\r\r\n\r\n",
+            b"\tpkgver = 1 = 2\n",
+        ] {
+            let p = PkgInfo::parse(text).unwrap();
+            assert_eq!(PkgInfo::parse(&p.to_bytes()).unwrap(), p, "{text:?}");
+        }
+        let p = PkgInfo::parse(b" #using fakeroot = x\n").unwrap();
+        assert_eq!(
+            p.lines,
+            vec![PkgInfoLine::Other(" #using fakeroot = x".to_string())]
+        );
+        assert_eq!(
+            PkgInfo::parse(b"pkgname = a\r").unwrap().get("pkgname"),
+            Some("a")
+        );
+        assert_eq!(
+            PkgInfo::parse(b"\tpkgver = 1\n").unwrap().get("pkgver"),
+            Some("1")
+        );
     }
 }

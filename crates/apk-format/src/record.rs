@@ -253,6 +253,16 @@ pub fn push_field(out: &mut String, letter: u8, value: &str) {
     out.push('\n');
 }
 
+/// Splits text into lines at `\n`, dropping every `\r` that ends a line.
+///
+/// Unlike `str::lines`, which drops one `\r` and only before a `\n`, no line
+/// comes back ending in `\r`, so every line survives being written back
+/// with a plain `\n`.
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split_terminator('\n')
+        .map(|l| l.trim_end_matches('\r'))
+}
+
 /// Splits an `X:value` line. Returns `None` for lines of another shape.
 pub fn split_field(line: &str) -> Option<(u8, &str)> {
     let bytes = line.as_bytes();
