@@ -65,7 +65,12 @@ fn load_snapshot_index_archives(bencher: divan::Bencher) {
     bencher.bench(|| {
         let n: usize = paths
             .iter()
-            .map(|p| read_index_archive(BufReader::new(File::open(p).unwrap())).unwrap().entries.len())
+            .map(|p| {
+                read_index_archive(BufReader::new(File::open(p).unwrap()))
+                    .unwrap()
+                    .entries
+                    .len()
+            })
             .sum();
         assert_eq!(n, 23_030);
     });
