@@ -152,6 +152,13 @@ impl PackageRecord {
                     self.install_if = parse_deps(letter, inner)?;
                 } else {
                     self.install_if = parse_deps(letter, value)?;
+                    // A plain list whose text would be written back looking
+                    // like a Go slice (` [a]`, or `[a<>b]@t` shown as
+                    // `[a@t><b]`) reads back the same only as a slice.
+                    let text = dependency::join(&self.install_if);
+                    if text.starts_with('[') && text.ends_with(']') {
+                        layout.install_if_style = InstallIfStyle::GoSlice;
+                    }
                 }
             }
             b'r' => self.replaces = parse_deps(letter, value)?,
@@ -288,4 +295,45 @@ pub fn decode_q1(s: &str) -> Option<[u8; 20]> {
     let b64 = s.strip_prefix("Q1")?;
     let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
     bytes.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz findings (target `installed`): `i:\r[cmd:]` and
+    /// `i:[a:b<>c]@t` were plain lists written back as `i:[cmd:]` and
+    /// `i:[a:b@t><c]`, which read as Go slices holding other atoms.
+    #[test]
+    fn plain_install_if_never_writes_a_slice_lookalike() {
+        for value in [
+            "\r[cmd:]",
+            "[a:b<>c]@t",
+            " [a b] ",
+            "[a]",
+            "[a",
+            "a]",
+            "[]",
+            "a b",
+        ] {
+            let mut r = PackageRecord::default();
+            let mut layout = FieldLayout::default();
+            r.set_field(b'i', value, &mut layout).unwrap();
+            let mut out = String::new();
+            r.write_fields(&layout, &mut out);
+            let written = out.strip_prefix("i:").unwrap().trim_end_matches('\n');
+            let mut again = PackageRecord::default();
+            let mut layout_again = FieldLayout::default();
+            again.set_field(b'i', written, &mut layout_again).unwrap();
+            assert_eq!((&again, &layout_again), (&r, &layout), "{value:?}");
+        }
+        let mut r = PackageRecord::default();
+        let mut layout = FieldLayout::default();
+        r.set_field(b'i', "\r[cmd:]", &mut layout).unwrap();
+        assert_eq!(r.install_if, vec![Dependency::any("[cmd:]")]);
+        assert_eq!(layout.install_if_style, InstallIfStyle::GoSlice);
+        let mut layout = FieldLayout::default();
+        r.set_field(b'i', "a b", &mut layout).unwrap();
+        assert_eq!(layout.install_if_style, InstallIfStyle::Plain);
+    }
 }

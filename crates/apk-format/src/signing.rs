@@ -134,6 +134,16 @@ impl Keyring {
         self.keys.len()
     }
 
+    /// File names of the keys.
+    pub fn names(&self) -> Vec<String> {
+        self.keys.iter().map(|k| k.name.clone()).collect()
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &[PublicKey] {
+        &self.keys
+    }
+
     /// True when there are no keys.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()

@@ -1,0 +1,253 @@
+//! Writes a tree as a deterministic, gzip-compressed layer tar, streaming
+//! file contents from the cached data tars (never holding them in memory)
+//! and computing the layer digest and diff ID in the same pass.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use apk_format::tar_write::{TarHeader, TarKind, TarWriter};
+use flate2::Compression;
+use sha2::{Digest, Sha256};
+
+use crate::tree::{Content, NodeKind, Tree};
+
+/// A written layer blob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerInfo {
+    /// SHA-256 (hex) of the gzip blob.
+    pub digest_hex: String,
+    /// Size of the gzip blob.
+    pub size: u64,
+    /// SHA-256 (hex) of the uncompressed tar (the diff ID).
+    pub diff_id_hex: String,
+    /// Size of the uncompressed tar.
+    pub tar_size: u64,
+}
+
+/// Error writing a layer.
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    /// Reading package data failed.
+    #[error("reading content of `{path}` from `{source_file}`: {error}")]
+    Source {
+        /// Path in the image.
+        path: String,
+        /// The data tar.
+        source_file: PathBuf,
+        /// Underlying error.
+        error: io::Error,
+    },
+    /// Writing the blob failed.
+    #[error("writing layer: {0}")]
+    Write(#[from] io::Error),
+}
+
+/// Owner names by id, from the image's `/etc/passwd` and `/etc/group`.
+#[derive(Clone, Debug, Default)]
+pub struct OwnerNames {
+    users: HashMap<u32, String>,
+    groups: HashMap<u32, String>,
+}
+
+impl OwnerNames {
+    /// Reads names from the tree's passwd and group files (generated or
+    /// from packages).
+    pub fn from_tree(tree: &Tree) -> OwnerNames {
+        let parse = |path: &str| -> HashMap<u32, String> {
+            let mut out = HashMap::new();
+            if let Some(text) = read_small(tree, path) {
+                for line in String::from_utf8_lossy(&text).lines() {
+                    let f: Vec<&str> = line.split(':').collect();
+                    if f.len() >= 3 {
+                        if let Ok(id) = f[2].parse::<u32>() {
+                            out.entry(id).or_insert_with(|| f[0].to_string());
+                        }
+                    }
+                }
+            }
+            out
+        };
+        OwnerNames {
+            users: parse("etc/passwd"),
+            groups: parse("etc/group"),
+        }
+    }
+}
+
+/// Reads a (small) file of the tree, in memory or from its data tar.
+pub fn read_small(tree: &Tree, path: &str) -> Option<Vec<u8>> {
+    let node = tree.get(path)?;
+    let content = match &node.kind {
+        NodeKind::File(c) => c,
+        NodeKind::Hardlink(t) => match &tree.get(t)?.kind {
+            NodeKind::File(c) => c,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    match content {
+        Content::Bytes(b) => Some(b.to_vec()),
+        Content::Source {
+            source,
+            offset,
+            size,
+        } => {
+            let file = File::open(tree.sources.get(*source as usize)?).ok()?;
+            let mut buf = vec![0u8; usize::try_from(*size).ok()?.min(16 << 20)];
+            file.read_exact_at(&mut buf, *offset).ok()?;
+            Some(buf)
+        }
+    }
+}
+
+struct HashWrite<W> {
+    inner: W,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<W: Write> Write for HashWrite<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Reads `len` bytes at `offset` of a file.
+struct ReadAt<'a> {
+    file: &'a File,
+    offset: u64,
+    remaining: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.remaining == 0 {
+            return Ok(0);
+        }
+        let max = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let n = self.file.read_at(&mut buf[..max], self.offset)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "data tar is shorter than its index says",
+            ));
+        }
+        self.offset += n as u64;
+        self.remaining -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Writes the tree as a gzip'd tar into `out` at gzip level `level`.
+pub fn write_layer(tree: &Tree, out: &Path, level: u32) -> Result<LayerInfo, LayerError> {
+    let names = OwnerNames::from_tree(tree);
+    let blob = HashWrite {
+        inner: BufWriter::with_capacity(1 << 20, File::create(out)?),
+        hasher: Sha256::new(),
+        len: 0,
+    };
+    let gz = apk_format::package_write::gzip_encoder(blob, Compression::new(level));
+    let tar_hash = HashWrite {
+        inner: gz,
+        hasher: Sha256::new(),
+        len: 0,
+    };
+    let mut tar = TarWriter::new(tar_hash);
+    let mut open: HashMap<u32, File> = HashMap::new();
+    for (path, node) in tree.iter() {
+        let mut h = TarHeader::new(path, TarKind::File, node.mode);
+        h.uid = node.uid;
+        h.gid = node.gid;
+        h.uname = names.users.get(&node.uid).cloned().unwrap_or_default();
+        h.gname = names.groups.get(&node.gid).cloned().unwrap_or_default();
+        h.mtime = node.mtime;
+        for (k, v) in &node.xattrs {
+            h.pax.insert(format!("SCHILY.xattr.{k}"), v.clone());
+        }
+        match &node.kind {
+            NodeKind::Dir => h.kind = TarKind::Directory,
+            NodeKind::Symlink(t) => {
+                h.kind = TarKind::Symlink;
+                h.link = t.clone();
+            }
+            NodeKind::Hardlink(t) => {
+                h.kind = TarKind::Hardlink;
+                h.link = t.clone();
+            }
+            NodeKind::CharDevice(ma, mi) => {
+                h.kind = TarKind::CharDevice;
+                (h.dev_major, h.dev_minor) = (*ma, *mi);
+            }
+            NodeKind::BlockDevice(ma, mi) => {
+                h.kind = TarKind::BlockDevice;
+                (h.dev_major, h.dev_minor) = (*ma, *mi);
+            }
+            NodeKind::Fifo => h.kind = TarKind::Fifo,
+            NodeKind::File(content) => {
+                h.size = content.len();
+                match content {
+                    Content::Bytes(b) => tar.append(&h, &mut &b[..])?,
+                    Content::Source {
+                        source,
+                        offset,
+                        size,
+                    } => {
+                        let source_path = &tree.sources[*source as usize];
+                        let src_err = |error| LayerError::Source {
+                            path: path.to_string(),
+                            source_file: source_path.clone(),
+                            error,
+                        };
+                        if !open.contains_key(source) {
+                            open.insert(*source, File::open(source_path).map_err(src_err)?);
+                        }
+                        let file = &open[source];
+                        let mut reader = ReadAt {
+                            file,
+                            offset: *offset,
+                            remaining: *size,
+                        };
+                        tar.append(&h, &mut reader).map_err(|e| {
+                            if e.kind() == io::ErrorKind::UnexpectedEof {
+                                src_err(e)
+                            } else {
+                                LayerError::Write(e)
+                            }
+                        })?;
+                    }
+                }
+                continue;
+            }
+        }
+        tar.append(&h, &mut io::empty())?;
+    }
+    tar.finish()?;
+    let tar_hash = tar.into_inner();
+    let diff_id_hex = hex::encode(tar_hash.hasher.finalize());
+    let tar_size = tar_hash.len;
+    let mut blob = tar_hash.inner.finish()?;
+    blob.flush()?;
+    let size = blob.len;
+    let digest_hex = hex::encode(blob.hasher.finalize());
+    blob.inner
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .sync_all()?;
+    Ok(LayerInfo {
+        digest_hex,
+        size,
+        diff_id_hex,
+        tar_size,
+    })
+}
