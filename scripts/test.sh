@@ -5,14 +5,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# System tools the end-to-end tests drive: container runtimes and image
+# tools (runc, umoci, skopeo, podman), a registry, and basic utilities.
 need_apt=()
-for tool in tar gzip; do
-  command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
+for pair in tar:tar gzip:gzip runc:runc umoci:umoci skopeo:skopeo busybox:busybox-static \
+            podman:podman docker-registry:docker-registry htpasswd:apache2-utils bwrap:bubblewrap; do
+  tool="${pair%%:*}" pkg="${pair#*:}"
+  command -v "$tool" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=600 update
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y "${need_apt[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${need_apt[@]}"
 fi
+# The official SPDX validator and the CycloneDX schema check our SBOMs.
+command -v pyspdxtools >/dev/null 2>&1 || python3 -m pip install --quiet spdx-tools
+python3 -c 'import cyclonedx.validation.json' 2>/dev/null || python3 -m pip install --quiet 'cyclonedx-python-lib[json-validation]'
 
 fixtures="${APKFORGE_FIXTURES:-$(pwd)/../shared/fixtures}"
 if [ ! -d "$fixtures" ]; then

@@ -160,13 +160,13 @@ impl Dependency {
     /// them broken instead of failing), so only user input is this strict.
     pub fn parse_strict(atom: &str) -> Result<Self, DependencyError> {
         let dep = Dependency::parse(atom)?;
-        if let Constraint::Version { version, .. } = &dep.constraint {
-            if !version::is_valid(version) {
-                return Err(DependencyError::BadVersion {
-                    atom: atom.to_string(),
-                    version: version.clone(),
-                });
-            }
+        if let Constraint::Version { version, .. } = &dep.constraint
+            && !version::is_valid(version)
+        {
+            return Err(DependencyError::BadVersion {
+                atom: atom.to_string(),
+                version: version.clone(),
+            });
         }
         Ok(dep)
     }

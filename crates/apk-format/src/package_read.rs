@@ -309,10 +309,10 @@ impl<R: BufRead> PackageReader<R> {
                         None
                     }
                 };
-                if let (Some(want), Some(got)) = (data.sha1, actual) {
-                    if want != got {
-                        report.checksum_mismatches.push(data.path.clone());
-                    }
+                if let (Some(want), Some(got)) = (data.sha1, actual)
+                    && want != got
+                {
+                    report.checksum_mismatches.push(data.path.clone());
                 }
             }
             // Drain the member (end-of-archive blocks, padding) so the hash

@@ -217,6 +217,11 @@ impl RepoClient {
 
     /// Loads a public key from a path or URL.
     pub fn load_key(&self, location: &str) -> Result<PublicKey, RepoError> {
+        self.load_key_pem(location).map(|(k, _)| k)
+    }
+
+    /// Loads a public key from a path or URL, with its PEM bytes.
+    pub fn load_key_pem(&self, location: &str) -> Result<(PublicKey, Vec<u8>), RepoError> {
         let loc = Location::parse(location);
         let name = loc.file_name().unwrap_or_else(|| "key.rsa.pub".to_string());
         let path = match &loc {
@@ -224,10 +229,11 @@ impl RepoClient {
             Location::Remote(url) => self.cached_download("keys-v1", url, &name)?,
         };
         let pem = std::fs::read(&path).map_err(io_err(&path))?;
-        PublicKey::from_pem(name, &pem).map_err(|source| RepoError::Key {
+        let key = PublicKey::from_pem(name, &pem).map_err(|source| RepoError::Key {
             location: loc,
             source,
-        })
+        })?;
+        Ok((key, pem))
     }
 
     /// Loads and verifies the index of `repo` for `arch`.
@@ -358,7 +364,7 @@ impl RepoClient {
         });
         results
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| unreachable_result()))
+            .map(|r| r.unwrap_or_else(unreachable_result))
             .collect()
     }
 
@@ -450,18 +456,16 @@ pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, Repo
         .extract_data_tar(tmp.as_file_mut())
         .map_err(package_err)?;
     let actual = hex::encode(digest.datahash);
-    if let Some(want) = &want {
-        if &actual != want {
-            return Err(package_err(PackageError::Section {
-                section: "data",
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "datahash mismatch: .PKGINFO says {want}, data section hashes to {actual}"
-                    ),
-                ),
-            }));
-        }
+    if let Some(want) = &want
+        && &actual != want
+    {
+        return Err(package_err(PackageError::Section {
+            section: "data",
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("datahash mismatch: .PKGINFO says {want}, data section hashes to {actual}"),
+            ),
+        }));
     }
     let target = cache.data_path(&actual)?;
     tmp.as_file_mut()

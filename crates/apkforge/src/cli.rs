@@ -25,6 +25,112 @@ pub enum Command {
     Sign(SignArgs),
     /// Generate an RSA signing key pair (NAME.rsa and NAME.rsa.pub).
     Keygen(KeygenArgs),
+    /// Build OCI images from apko configs.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+/// `apkforge image ...`: apko's commands.
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Build an image: OUT is an OCI layout when it is an existing directory
+    /// (or ends in `/`), else a docker-loadable tar.
+    Build(Box<ImageBuildArgs>),
+    /// Print the fully merged config as YAML.
+    ShowConfig(ShowConfigArgs),
+    /// Resolve and list the packages an image would contain.
+    ShowPackages(Box<ShowPackagesArgs>),
+}
+
+/// Flags shared by commands that resolve a config (as apko's).
+#[derive(Debug, Args, Clone)]
+pub struct ResolveArgs {
+    /// Architectures (apk or OCI names; repeatable or comma-separated).
+    #[arg(long = "arch", value_delimiter = ',')]
+    pub arch: Vec<String>,
+    /// Extra trusted keys (paths or URLs).
+    #[arg(short = 'k', long = "keyring-append")]
+    pub keyring_append: Vec<String>,
+    /// Extra repositories (also written into the image).
+    #[arg(short = 'r', long = "repository-append")]
+    pub repository_append: Vec<String>,
+    /// Extra build-only repositories.
+    #[arg(short = 'b', long = "build-repository-append")]
+    pub build_repository_append: Vec<String>,
+    /// Extra packages.
+    #[arg(short = 'p', long = "package-append")]
+    pub package_append: Vec<String>,
+    /// Directories searched for `include:` files.
+    #[arg(long = "include-paths", value_delimiter = ',')]
+    pub include_paths: Vec<PathBuf>,
+    /// Cache directory (default: the user cache dir).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Use only cached indexes and packages.
+    #[arg(long)]
+    pub offline: bool,
+    /// Do not verify index signatures (dangerous).
+    #[arg(long)]
+    pub ignore_signatures: bool,
+}
+
+/// `image build`
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    /// The apko config.
+    pub config: PathBuf,
+    /// Image reference (tag), e.g. `alpine-base:latest`.
+    pub tag: String,
+    /// Output: existing directory (OCI layout) or tar file (docker archive).
+    pub output: PathBuf,
+    /// Resolution flags.
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+    /// Build date (RFC 3339); SOURCE_DATE_EPOCH wins when set.
+    #[arg(long)]
+    pub build_date: Option<String>,
+    /// Write SBOMs.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sbom: bool,
+    /// Directory for SBOMs (default: beside the output).
+    #[arg(long)]
+    pub sbom_path: Option<PathBuf>,
+    /// SBOM formats: spdx, cyclonedx.
+    #[arg(long, value_delimiter = ',', default_value = "spdx")]
+    pub sbom_formats: Vec<String>,
+    /// Extra annotations as KEY:VALUE.
+    #[arg(long, value_delimiter = ',')]
+    pub annotations: Vec<String>,
+    /// Accepted for apko compatibility (VCS metadata comes from `vcs-url`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub vcs: bool,
+    /// gzip level of layers (1 fastest .. 9 smallest).
+    #[arg(long, default_value_t = 6)]
+    pub compression_level: u32,
+}
+
+/// `image show-config`
+#[derive(Debug, Args)]
+pub struct ShowConfigArgs {
+    /// The apko config.
+    pub config: PathBuf,
+    /// Directories searched for `include:` files.
+    #[arg(long = "include-paths", value_delimiter = ',')]
+    pub include_paths: Vec<PathBuf>,
+}
+
+/// `image show-packages`
+#[derive(Debug, Args)]
+pub struct ShowPackagesArgs {
+    /// The apko config.
+    pub config: PathBuf,
+    /// Resolution flags.
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+    /// Output format: name-version, name=version, name-version-source, or a
+    /// template using {{.Name}} {{.Version}} {{.Source}} {{.Arch}}.
+    #[arg(long, default_value = "name-version")]
+    pub format: String,
 }
 
 /// `apkforge apk ...`

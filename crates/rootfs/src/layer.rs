@@ -61,10 +61,10 @@ impl OwnerNames {
             if let Some(text) = read_small(tree, path) {
                 for line in String::from_utf8_lossy(&text).lines() {
                     let f: Vec<&str> = line.split(':').collect();
-                    if f.len() >= 3 {
-                        if let Ok(id) = f[2].parse::<u32>() {
-                            out.entry(id).or_insert_with(|| f[0].to_string());
-                        }
+                    if f.len() >= 3
+                        && let Ok(id) = f[2].parse::<u32>()
+                    {
+                        out.entry(id).or_insert_with(|| f[0].to_string());
                     }
                 }
             }

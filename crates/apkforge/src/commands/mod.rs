@@ -4,6 +4,9 @@ mod apk_inspect;
 mod apk_pack;
 mod apk_verify;
 mod apk_version;
+mod image_build;
+mod image_request;
+mod image_show;
 mod index;
 mod keygen;
 mod sign;
@@ -12,7 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{ApkCommand, Cli, Command};
+use crate::cli::{ApkCommand, Cli, Command, ImageCommand};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -24,5 +27,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Index(args) => index::run(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Keygen(args) => keygen::run(&args),
+        Command::Image(ImageCommand::Build(args)) => image_build::run(&args),
+        Command::Image(ImageCommand::ShowConfig(args)) => image_show::show_config(&args),
+        Command::Image(ImageCommand::ShowPackages(args)) => image_show::show_packages(&args),
     }
 }

@@ -1,0 +1,717 @@
+//! apko's greedy resolver (`GetPackagesWithDependencies`), on index ids.
+//!
+//! The phases, in order:
+//! 1. the world's versioned and `!` atoms disqualify packages; then world
+//!    atoms are chosen fewest-candidates-first, each choice disqualifying
+//!    other providers of its versioned provides;
+//! 2. each world atom is walked depth first ([`Run::walk`]), children
+//!    before parents, giving the install order;
+//! 3. `install_if` packages whose atoms are all met are added, with their
+//!    dependencies, until nothing more triggers;
+//! 4. the selection is checked: one package per name, no `!conflict`
+//!    matched, every dependency met.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use apk_format::{Dependency, version};
+
+use crate::error::{Candidate, Exclusion, Problem, Root, SolveError, Step};
+use crate::index::{Index, NameId, Pid, Want, provide_version};
+
+/// Why a package was disqualified (apko's `dq` map).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Reason<'a> {
+    /// A versioned (or checksum) requirement it does not meet.
+    Version {
+        dep: &'a Dependency,
+        by: Option<Pid>,
+    },
+    /// A `!conflict` that matches it.
+    Conflict {
+        dep: &'a Dependency,
+        by: Option<Pid>,
+    },
+    /// Another chosen package provides one of its names.
+    AlreadyProvided { name: NameId, by: Pid },
+    /// Its name and version are missing for another architecture.
+    MissingOnArch(&'a str),
+}
+
+/// Packages chosen so far, by name, and the versions of their origins:
+/// the "existing" preference of apko's candidate order.
+#[derive(Clone, Default)]
+pub(crate) struct Existing<'a> {
+    by_name: HashMap<NameId, Pid>,
+    origins: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Existing<'a> {
+    fn add(&mut self, ix: &Index<'a>, pid: Pid) {
+        self.by_name.insert(ix.name_of(pid), pid);
+        let pkg = ix.pkg(pid);
+        if let Some(origin) = pkg.origin.as_deref().filter(|o| !o.is_empty()) {
+            self.origins.insert(origin, &pkg.version);
+        }
+    }
+}
+
+/// A failure before its root is attached.
+pub(crate) struct Fail {
+    chain: Vec<Step>,
+    problem: Box<Problem>,
+}
+
+/// apko's `dependenciesMap`: name → package, in insertion order.
+#[derive(Default)]
+pub(crate) struct Chosen {
+    order: Vec<NameId>,
+    map: HashMap<NameId, Pid>,
+}
+
+impl Chosen {
+    fn set(&mut self, nid: NameId, pid: Pid, overwrite: bool) {
+        match self.map.get(&nid) {
+            None => {
+                self.order.push(nid);
+                self.map.insert(nid, pid);
+            }
+            Some(_) if overwrite => {
+                self.map.insert(nid, pid);
+            }
+            Some(_) => {}
+        }
+    }
+
+    pub(crate) fn snapshot<'a>(&self, ix: &Index<'a>) -> Existing<'a> {
+        let mut e = Existing::default();
+        for nid in &self.order {
+            e.add(ix, self.map[nid]);
+        }
+        e
+    }
+}
+
+/// The packages to install, in order, one per name.
+#[derive(Default)]
+pub(crate) struct Install {
+    pub(crate) list: Vec<Pid>,
+    pub(crate) by_name: HashMap<NameId, Pid>,
+}
+
+/// The state of one resolution.
+pub(crate) struct Run<'i, 'a> {
+    pub(crate) ix: &'i Index<'a>,
+    pub(crate) dq: Vec<Option<Reason<'a>>>,
+    /// apko's `selected`: names (and versioned provides) of packages whose
+    /// dependencies are being or have been walked.
+    selected: HashMap<NameId, Pid>,
+    /// Packages whose walk has completed.
+    walked: Vec<bool>,
+}
+
+/// How deep a dependency chain may go. Real chains are a few dozen links;
+/// the limit keeps hostile indexes from exhausting the stack.
+pub(crate) const MAX_DEPTH: usize = 1000;
+
+/// Resolves `world` over `ix`; `excluded` holds per-package arch exclusions.
+pub(crate) fn solve<'a>(
+    ix: &Index<'a>,
+    excluded: &[Option<&'a str>],
+    world: &'a [Dependency],
+) -> Result<Vec<Pid>, SolveError> {
+    let mut run = Run {
+        ix,
+        dq: excluded
+            .iter()
+            .map(|e| e.map(Reason::MissingOnArch))
+            .collect(),
+        selected: HashMap::new(),
+        walked: vec![false; excluded.len()],
+    };
+    let root_err = |root: Root, f: Fail| SolveError {
+        arch: None,
+        root: Box::new(root),
+        chain: f.chain,
+        problem: f.problem,
+    };
+    let positive: Vec<&'a Dependency> = world.iter().filter(|d| !d.conflict).collect();
+
+    // Phase 1: constrain, then pick world atoms fewest-candidates-first.
+    run.constrain(world, None);
+    let mut chosen = Chosen::default();
+    let mut remaining = positive.clone();
+    while !remaining.is_empty() {
+        let mut next: Option<(usize, NameId, Vec<Pid>)> = None;
+        for (i, dep) in remaining.iter().enumerate() {
+            let (nid, cands) = run
+                .world_candidates(dep)
+                .map_err(|f| root_err(Root::World((*dep).clone()), f))?;
+            if next.as_ref().is_none_or(|n| cands.len() < n.2.len()) {
+                next = Some((i, nid, cands));
+            }
+        }
+        let (i, nid, cands) = next.expect("remaining is not empty");
+        let dep = remaining[i];
+        let pid = run.best(&cands, nid, None, dep.tag.as_deref());
+        chosen.set(ix.name_of(pid), pid, true);
+        remaining.retain(|d| *d != dep);
+        run.disqualify_conflicts(pid);
+    }
+
+    // Phase 2: walk each world atom's dependencies.
+    let mut install = Install::default();
+    for dep in &positive {
+        let root = || Root::World((*dep).clone());
+        let (nid, cands) = run.world_candidates(dep).map_err(|f| root_err(root(), f))?;
+        let pid = run.best(&cands, nid, None, dep.tag.as_deref());
+        let mut existing = chosen.snapshot(ix);
+        let deps = run
+            .walk(
+                pid,
+                dep.tag.as_deref(),
+                &mut Vec::new(),
+                &mut existing,
+                &mut Vec::new(),
+            )
+            .map_err(|f| root_err(root(), f))?;
+        run.add_all(&mut install, &mut chosen, deps.into_iter().chain([pid]))
+            .map_err(|f| root_err(root(), f))?;
+    }
+
+    // Phase 3: install_if, to a fixed point.
+    let tags: Vec<&str> = positive.iter().filter_map(|d| d.tag.as_deref()).collect();
+    loop {
+        let triggered = run.triggered(&install, &chosen, &tags);
+        if triggered.is_empty() {
+            break;
+        }
+        for pid in triggered {
+            // An earlier addition of this round may have settled it.
+            if install.by_name.contains_key(&ix.name_of(pid))
+                || run.dq[pid as usize].is_some()
+                || !run.still_triggered(pid, &install)
+            {
+                continue;
+            }
+            let root = || Root::InstallIf {
+                package: ix.label(pid),
+                install_if: ix.pkg(pid).install_if.clone(),
+            };
+            let mut existing = chosen.snapshot(ix);
+            let deps = run
+                .walk(
+                    pid,
+                    ix.tag(pid),
+                    &mut Vec::new(),
+                    &mut existing,
+                    &mut Vec::new(),
+                )
+                .map_err(|f| root_err(root(), f))?;
+            run.add_all(&mut install, &mut chosen, deps.into_iter().chain([pid]))
+                .map_err(|f| root_err(root(), f))?;
+        }
+    }
+
+    // Phase 4: the selection must be consistent.
+    run.check(&install.list, world)
+        .map_err(|problem| SolveError {
+            arch: None,
+            root: Box::new(Root::Selection),
+            chain: Vec::new(),
+            problem,
+        })?;
+    Ok(install.list)
+}
+
+/// Turns a walk path plus a last step into a chain.
+fn chain(
+    ix: &Index<'_>,
+    path: &[(Pid, &Dependency)],
+    last: Option<(Pid, &Dependency)>,
+) -> Vec<Step> {
+    path.iter()
+        .copied()
+        .chain(last)
+        .map(|(pid, dep)| Step {
+            package: ix.label(pid),
+            dependency: dep.clone(),
+        })
+        .collect()
+}
+
+/// `Some(order)` putting the newer of two versions first; an invalid
+/// version loses (as in apko); `None` when they compare equal.
+fn newer_first(a: &str, b: &str) -> Option<Ordering> {
+    if !version::is_valid(a) {
+        return Some(Ordering::Greater);
+    }
+    if !version::is_valid(b) {
+        return Some(Ordering::Less);
+    }
+    match version::compare(a, b) {
+        Ordering::Equal => None,
+        o => Some(o.reverse()),
+    }
+}
+
+impl<'a> Run<'_, 'a> {
+    /// May `pid` be used, given the pins in force? Packages of a tagged
+    /// repository need the tag requested (`prefer`), inherited from a
+    /// pinned parent (`allow`), or to be the package already chosen.
+    fn pin_allowed(
+        &self,
+        pid: Pid,
+        allow: Option<&str>,
+        prefer: Option<&str>,
+        installed: Option<Pid>,
+    ) -> bool {
+        match self.ix.tag(pid) {
+            None => true,
+            Some(t) => Some(t) == allow || Some(t) == prefer || installed == Some(pid),
+        }
+    }
+
+    /// apko's `filterPackages`: providers of `nid` that are not
+    /// disqualified, allowed by pins, and satisfy `want`.
+    fn candidates(
+        &self,
+        nid: NameId,
+        want: &Want<'_>,
+        allow: Option<&str>,
+        prefer: Option<&str>,
+        installed: Option<Pid>,
+    ) -> Vec<Pid> {
+        self.ix
+            .providers(nid)
+            .iter()
+            .copied()
+            .filter(|&p| {
+                self.dq[p as usize].is_none()
+                    && self.pin_allowed(p, allow, prefer, installed)
+                    && self.ix.matches(p, nid, want)
+            })
+            .collect()
+    }
+
+    /// Candidates for a world atom, or why there are none.
+    fn world_candidates(&self, dep: &'a Dependency) -> Result<(NameId, Vec<Pid>), Fail> {
+        let want = Want::of(dep);
+        let tag = dep.tag.as_deref();
+        let nid = self.lookup(&dep.name).map_err(|problem| Fail {
+            chain: Vec::new(),
+            problem,
+        })?;
+        let cands = self.candidates(nid, &want, None, tag, None);
+        if cands.is_empty() {
+            return Err(Fail {
+                chain: Vec::new(),
+                problem: self.explain(nid, &want, dep, None, None, tag, None),
+            });
+        }
+        Ok((nid, cands))
+    }
+
+    /// The id of a name that something provides.
+    fn lookup(&self, name: &str) -> Result<NameId, Box<Problem>> {
+        match self.ix.name(name) {
+            Some(nid) if !self.ix.providers(nid).is_empty() => Ok(nid),
+            _ => Err(Box::new(Problem::NothingProvides {
+                name: name.to_string(),
+                repositories: self.ix.repos.iter().map(|r| r.name.clone()).collect(),
+            })),
+        }
+    }
+
+    /// Why no provider of `nid` can satisfy `dep`.
+    #[allow(clippy::too_many_arguments)]
+    fn explain(
+        &self,
+        nid: NameId,
+        want: &Want<'_>,
+        dep: &Dependency,
+        requirer: Option<Pid>,
+        allow: Option<&str>,
+        prefer: Option<&str>,
+        installed: Option<Pid>,
+    ) -> Box<Problem> {
+        let ix = self.ix;
+        let mut candidates = Vec::new();
+        for &pid in ix.providers(nid) {
+            let reason = if let Some(r) = self.dq[pid as usize] {
+                self.exclusion(r)
+            } else if !self.pin_allowed(pid, allow, prefer, installed) {
+                Exclusion::Pinned {
+                    tag: ix.tag(pid).unwrap_or_default().to_string(),
+                }
+            } else if !ix.matches(pid, nid, want) {
+                Exclusion::Version {
+                    dependency: dep.clone(),
+                    required_by: requirer.map(|p| ix.label(p)),
+                }
+            } else {
+                continue;
+            };
+            candidates.push(Candidate {
+                package: ix.label(pid),
+                repository: ix.repo_name(pid).to_string(),
+                tag: ix.tag(pid).map(str::to_string),
+                provides: (ix.name_of(pid) != nid)
+                    .then(|| ix.provide(pid, nid).map(ToString::to_string))
+                    .flatten(),
+                reason,
+            });
+        }
+        Box::new(Problem::NoCandidate { candidates })
+    }
+
+    fn exclusion(&self, r: Reason<'a>) -> Exclusion {
+        let label = |p: Option<Pid>| p.map(|p| self.ix.label(p));
+        match r {
+            Reason::Version { dep, by } => Exclusion::Version {
+                dependency: dep.clone(),
+                required_by: label(by),
+            },
+            Reason::Conflict { dep, by } => Exclusion::Conflict {
+                dependency: Dependency {
+                    conflict: false,
+                    ..dep.clone()
+                },
+                by: label(by),
+            },
+            Reason::AlreadyProvided { name, by } => Exclusion::AlreadyProvided {
+                name: self.ix.name_strs[name as usize].to_string(),
+                by: self.ix.label(by),
+            },
+            Reason::MissingOnArch(arch) => Exclusion::MissingOnArch {
+                arch: arch.to_string(),
+            },
+        }
+    }
+
+    fn disqualify(&mut self, pid: Pid, reason: Reason<'a>) {
+        let slot = &mut self.dq[pid as usize];
+        if slot.is_none() {
+            *slot = Some(reason);
+        }
+    }
+
+    /// apko's `constrain`: versioned atoms disqualify providers that do not
+    /// meet them, `!` atoms disqualify providers they match. `by` itself
+    /// is never disqualified (a package may conflict with a name it provides).
+    fn constrain(&mut self, deps: &'a [Dependency], by: Option<Pid>) {
+        for dep in deps {
+            let Some(nid) = self.ix.name(&dep.name) else {
+                continue;
+            };
+            let want = Want::of(dep);
+            if dep.conflict {
+                let hit = self.candidates(nid, &want, None, dep.tag.as_deref(), None);
+                for pid in hit {
+                    if Some(pid) != by {
+                        self.disqualify(pid, Reason::Conflict { dep, by });
+                    }
+                }
+                continue;
+            }
+            if matches!(want, Want::Any) {
+                continue;
+            }
+            for &pid in self.ix.providers(nid) {
+                if Some(pid) != by
+                    && self.dq[pid as usize].is_none()
+                    && self.ix.constraint_excludes(pid, nid, &want)
+                {
+                    self.disqualify(pid, Reason::Version { dep, by });
+                }
+            }
+        }
+    }
+
+    /// apko's `disqualifyConflicts`: once `pid` is chosen, other providers
+    /// of its versioned provides are out; an unversioned provide only
+    /// excludes a package of that very name.
+    fn disqualify_conflicts(&mut self, pid: Pid) {
+        let ix = self.ix;
+        for prov in &ix.pkg(pid).provides {
+            let Some(nid) = ix.name(&prov.name) else {
+                continue;
+            };
+            let versioned = provide_version(prov).is_some();
+            for &other in ix.providers(nid) {
+                if other == pid || self.dq[other as usize].is_some() {
+                    continue;
+                }
+                let conflicting = versioned
+                    || ix.name_of(other) == nid
+                    || ix.provide(other, nid).and_then(provide_version).is_some();
+                if conflicting {
+                    self.disqualify(other, Reason::AlreadyProvided { name: nid, by: pid });
+                }
+            }
+        }
+    }
+
+    /// apko's `pick`: record `pid` under its name and versioned provides;
+    /// another package already there is a clash.
+    fn pick(&mut self, pid: Pid) -> Result<(), Box<Problem>> {
+        let ix = self.ix;
+        let clash = |other: Pid, nid: NameId| {
+            Box::new(Problem::Clash {
+                package: ix.label(pid),
+                other: ix.label(other),
+                name: ix.name_strs[nid as usize].to_string(),
+            })
+        };
+        let nid = ix.name_of(pid);
+        match self.selected.get(&nid) {
+            Some(&o) if o == pid => return Ok(()),
+            Some(&o) => return Err(clash(o, nid)),
+            None => {}
+        }
+        self.selected.insert(nid, pid);
+        for prov in &ix.pkg(pid).provides {
+            let Some(pnid) = ix.name(&prov.name) else {
+                continue;
+            };
+            match self.selected.get(&pnid) {
+                Some(&o) if o != pid => return Err(clash(o, pnid)),
+                _ => {}
+            }
+            if provide_version(prov).is_some() {
+                self.selected.insert(pnid, pid);
+            }
+        }
+        Ok(())
+    }
+
+    /// apko's `bestPackage`: the first candidate that no other beats.
+    pub(crate) fn best(
+        &self,
+        cands: &[Pid],
+        nid: NameId,
+        existing: Option<&Existing<'_>>,
+        pin: Option<&str>,
+    ) -> Pid {
+        let mut best = cands[0];
+        for &c in &cands[1..] {
+            if self.compare(c, best, nid, existing, pin) == Ordering::Less {
+                best = c;
+            }
+        }
+        best
+    }
+
+    /// apko's `comparePackages`: `Less` means `a` is preferred.
+    fn compare(
+        &self,
+        a: Pid,
+        b: Pid,
+        nid: NameId,
+        existing: Option<&Existing<'_>>,
+        pin: Option<&str>,
+    ) -> Ordering {
+        let ix = self.ix;
+        let (pa, pb) = (ix.pkg(a), ix.pkg(b));
+        let prefer = |x: bool, y: bool| match (x, y) {
+            (true, false) => Some(Ordering::Less),
+            (false, true) => Some(Ordering::Greater),
+            _ => None,
+        };
+        if let Some(ex) = existing {
+            // Already chosen at this version.
+            let chosen = |pid: Pid| {
+                ex.by_name
+                    .get(&ix.name_of(pid))
+                    .is_some_and(|&e| ix.pkg(e).version == ix.pkg(pid).version)
+            };
+            if let Some(o) = prefer(chosen(a), chosen(b)) {
+                return o;
+            }
+            // Its origin already pulled in, at this version.
+            let origin = |pid: Pid| {
+                let p = ix.pkg(pid);
+                p.origin.as_deref().is_some_and(|o| {
+                    !o.is_empty() && ex.origins.get(o).is_some_and(|v| *v == p.version)
+                })
+            };
+            if let Some(o) = prefer(origin(a), origin(b)) {
+                return o;
+            }
+        }
+        if let Some(o) = prefer(ix.tag(a) == pin, ix.tag(b) == pin) {
+            return o;
+        }
+        // Newest by the requested name (an unversioned provide ties).
+        if let (Some(va), Some(vb)) = (ix.version_for(a, nid), ix.version_for(b, nid))
+            && va != vb
+            && let Some(o) = newer_first(&va, &vb)
+        {
+            return o;
+        }
+        // Newest by the package name.
+        if pa.name == pb.name
+            && pa.version != pb.version
+            && let Some(o) = newer_first(&pa.version, &pb.version)
+        {
+            return o;
+        }
+        let (ka, kb) = (
+            pa.provider_priority.unwrap_or(0),
+            pb.provider_priority.unwrap_or(0),
+        );
+        if ka != kb {
+            return kb.cmp(&ka);
+        }
+        // The newer build, whatever repository has it (apko, not apk-tools).
+        if pa.version != pb.version
+            && let Some(o) = newer_first(&pa.version, &pb.version)
+        {
+            return o;
+        }
+        pa.name.cmp(&pb.name)
+    }
+
+    /// apko's `getPackageDependencies`: the dependencies of `pkg`, deepest
+    /// first, choosing at each level the dependency with the fewest
+    /// candidates (ties by atom text).
+    fn walk(
+        &mut self,
+        pkg: Pid,
+        allow_pin: Option<&'a str>,
+        parents: &mut Vec<NameId>,
+        existing: &mut Existing<'a>,
+        path: &mut Vec<(Pid, &'a Dependency)>,
+    ) -> Result<Vec<Pid>, Fail> {
+        let ix = self.ix;
+        // A cycle, or a package whose walk is complete: apko walks the
+        // latter again (reaching it through another name), which only
+        // repeats packages already listed, at exponential cost on
+        // adversarial graphs.
+        if parents.contains(&ix.name_of(pkg)) || self.walked[pkg as usize] {
+            return Ok(Vec::new());
+        }
+        if path.len() >= MAX_DEPTH {
+            return Err(Fail {
+                chain: chain(ix, path, None),
+                problem: Box::new(Problem::TooDeep { limit: MAX_DEPTH }),
+            });
+        }
+        let record = ix.pkg(pkg);
+        self.constrain(&record.depends, Some(pkg));
+        let mut pending: Vec<(String, &'a Dependency)> = record
+            .depends
+            .iter()
+            .filter(|d| !d.conflict)
+            .map(|d| (d.to_string(), d))
+            .collect();
+        let mut out = Vec::new();
+        loop {
+            let mut options: Vec<(String, &'a Dependency, NameId, Vec<Pid>)> = Vec::new();
+            for (key, dep) in pending.drain(..) {
+                let fail = |problem| Fail {
+                    chain: chain(ix, path, Some((pkg, dep))),
+                    problem,
+                };
+                let nid = ix.name(&dep.name);
+                let want = Want::of(dep);
+                if nid.is_some_and(|n| ix.provide(pkg, n).is_some()) {
+                    continue; // it provides the name itself
+                }
+                if record.name == dep.name && ix.matches(pkg, ix.name_of(pkg), &want) {
+                    continue; // it is the name itself
+                }
+                if let Some(n) = nid
+                    && let Some(&picked) = self.selected.get(&n)
+                {
+                    if self.selected_satisfies(picked, n, &want) {
+                        continue;
+                    }
+                    return Err(fail(Box::new(Problem::SelectedMismatch {
+                        selected: ix.label(picked),
+                    })));
+                }
+                let nid = self.lookup(&dep.name).map_err(fail)?;
+                let installed = existing.by_name.get(&nid).copied();
+                let cands = self.candidates(nid, &want, allow_pin, None, installed);
+                if cands.is_empty() {
+                    let p = self.explain(nid, &want, dep, Some(pkg), allow_pin, None, installed);
+                    return Err(fail(p));
+                }
+                if options.iter().all(|o| o.0 != key) {
+                    options.push((key, dep, nid, cands));
+                }
+            }
+            let Some(lowest) = (0..options.len()).min_by(|&i, &j| {
+                let (a, b) = (&options[i], &options[j]);
+                a.3.len().cmp(&b.3.len()).then_with(|| a.0.cmp(&b.0))
+            }) else {
+                break;
+            };
+            let (_, dep, nid, cands) = options.remove(lowest);
+            pending = options.into_iter().map(|o| (o.0, o.1)).collect();
+            let best = self.best(&cands, nid, Some(existing), None);
+            self.disqualify_conflicts(best);
+            self.pick(pkg).map_err(|problem| Fail {
+                chain: chain(ix, path, Some((pkg, dep))),
+                problem,
+            })?;
+            parents.push(ix.name_of(pkg));
+            path.push((pkg, dep));
+            let sub = self.walk(best, allow_pin, parents, existing, path);
+            path.pop();
+            parents.pop();
+            let sub = sub?;
+            for &d in &sub {
+                existing.add(ix, d);
+            }
+            out.extend(sub);
+            out.push(best);
+        }
+        self.walked[pkg as usize] = true;
+        Ok(out)
+    }
+
+    /// Does the package already selected for `nid` satisfy `want`? As in
+    /// apko: any version will do for an unversioned atom; else a versioned
+    /// provide of the name, or the package's own version, must match.
+    fn selected_satisfies(&self, picked: Pid, nid: NameId, want: &Want<'_>) -> bool {
+        match want {
+            Want::Any => true,
+            _ => self.ix.matches(picked, nid, want),
+        }
+    }
+
+    /// Appends packages to the install list (first of each name wins; a
+    /// second, different package of a name is a clash).
+    fn add_all(
+        &self,
+        install: &mut Install,
+        chosen: &mut Chosen,
+        pids: impl Iterator<Item = Pid>,
+    ) -> Result<(), Fail> {
+        let ix = self.ix;
+        for pid in pids {
+            let nid = ix.name_of(pid);
+            match install.by_name.get(&nid) {
+                None => {
+                    install.by_name.insert(nid, pid);
+                    install.list.push(pid);
+                }
+                Some(&o) if o == pid => {}
+                Some(&o) => {
+                    return Err(Fail {
+                        chain: Vec::new(),
+                        problem: Box::new(Problem::Clash {
+                            package: ix.label(pid),
+                            other: ix.label(o),
+                            name: ix.name_strs[nid as usize].to_string(),
+                        }),
+                    });
+                }
+            }
+            chosen.set(nid, pid, false);
+        }
+        Ok(())
+    }
+}

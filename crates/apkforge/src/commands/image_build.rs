@@ -1,0 +1,259 @@
+//! `apkforge image build CONFIG TAG OUT`
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use image::{ArchImage, BuildOptions, BuildOutput, Reporter};
+
+use crate::cli::ImageBuildArgs;
+use crate::commands::image_request::{build_date, build_request, cache_dir, load_config};
+use crate::output::write_atomic;
+
+/// Progress as plain log lines on stderr.
+struct LogReporter {
+    fancy: bool,
+}
+
+impl Reporter for LogReporter {
+    fn phase(&self, message: &str) {
+        if self.fancy {
+            eprintln!("\x1b[1m==>\x1b[0m {message}");
+        } else {
+            eprintln!("==> {message}");
+        }
+    }
+}
+
+/// Is OUT an OCI layout directory (existing, or written with a trailing `/`)?
+fn wants_layout(out: &Path) -> bool {
+    out.is_dir() || out.to_string_lossy().ends_with('/')
+}
+
+/// The tag part of `name:tag` (`latest` when there is none).
+fn tag_part(reference: &str) -> &str {
+    match reference.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') && !name.is_empty() => tag,
+        _ => "latest",
+    }
+}
+
+fn parse_annotations(flags: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for a in flags {
+        let (k, v) = a
+            .split_once(':')
+            .with_context(|| format!("--annotations `{a}` is not KEY:VALUE"))?;
+        if k.is_empty()
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        {
+            bail!("--annotations key `{k}` must match ^[a-z0-9-.]+$");
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
+    for f in &args.sbom_formats {
+        if f != "spdx" && f != "cyclonedx" {
+            bail!("--sbom-formats: unknown format `{f}` (expected spdx, cyclonedx)");
+        }
+    }
+    let mut loaded = load_config(&args.config, &args.resolve.include_paths)?;
+    loaded.config.validate()?;
+    let mut req = build_request(&loaded.config, &args.resolve)?;
+    req.annotations
+        .extend(parse_annotations(&args.annotations)?);
+    let layout = wants_layout(&args.output);
+    let out_parent = if layout {
+        args.output.clone()
+    } else {
+        match args.output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    };
+    if !layout && args.output.is_dir() {
+        bail!("`{}` is a directory", args.output.display());
+    }
+    if !out_parent.is_dir() && !layout {
+        bail!("output directory `{}` does not exist", out_parent.display());
+    }
+    let work = tempfile::Builder::new()
+        .prefix(".apkforge-build-")
+        .tempdir_in(if layout {
+            out_parent
+                .parent()
+                .filter(|p| p.is_dir())
+                .unwrap_or(Path::new("."))
+        } else {
+            &out_parent
+        })
+        .context("creating a work directory beside the output")?;
+    let opts = BuildOptions {
+        cache_dir: cache_dir(&args.resolve),
+        offline: args.resolve.offline,
+        ignore_signatures: args.resolve.ignore_signatures,
+        source_date_epoch: build_date(args.build_date.as_deref())?,
+        compression_level: args.compression_level.clamp(1, 9),
+        jobs: 8,
+        work_dir: work.path().to_path_buf(),
+    };
+    if args.resolve.ignore_signatures {
+        eprintln!("warning: --ignore-signatures: repository index signatures are NOT verified");
+    }
+    let reporter = LogReporter {
+        fancy: std::io::stderr().is_terminal(),
+    };
+    let built = image::build(&req, &opts, &reporter)?;
+    let images: Vec<oci::Image> = built.archs.iter().map(|a| a.image.clone()).collect();
+    let index = if layout {
+        std::fs::create_dir_all(&args.output)
+            .with_context(|| format!("creating `{}`", args.output.display()))?;
+        oci::write_oci_layout(
+            &args.output,
+            &images,
+            &built.index_annotations,
+            Some(tag_part(&args.tag)),
+        )?
+    } else {
+        oci::write_docker_archive(
+            &args.output,
+            &[args.tag.as_str()],
+            &images,
+            &built.index_annotations,
+        )?
+    };
+    if args.sbom {
+        let dir = args.sbom_path.clone().unwrap_or_else(|| out_parent.clone());
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
+        write_sboms(&dir, &args.tag, &built, &index, &args.sbom_formats)?;
+    }
+    for a in &built.archs {
+        eprintln!(
+            "{}: {} ({} packages)",
+            a.arch,
+            a.image.manifest_digest,
+            a.installed.len()
+        );
+    }
+    println!("wrote {} ({})", args.output.display(), index.digest);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sbom_input(tag: &str, a: &ArchImage) -> sbom::SbomInput {
+    let get = |k: &str| {
+        a.os_release
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let os_id = get("ID").unwrap_or_else(|| "unknown".into());
+    let os_version = get("VERSION_ID").unwrap_or_default();
+    let namespace = if os_id == "unknown" {
+        "alpine".to_string()
+    } else {
+        os_id.clone()
+    };
+    sbom::SbomInput {
+        document_name: format!("sbom-sha256:{}", a.layer.digest_hex),
+        namespace_seed: a.image.manifest_digest.clone(),
+        created: image::time::rfc3339(a.created),
+        os_name: get("NAME").unwrap_or_else(|| "apkforge-generated image".into()),
+        os_version: os_version.clone(),
+        arch: a.arch.clone(),
+        image_digest: Some(a.image.manifest_digest.clone()),
+        image_purl_name: Some(
+            tag.rsplit_once(':')
+                .map_or(tag, |(n, _)| n)
+                .rsplit('/')
+                .next()
+                .unwrap_or(tag)
+                .to_string(),
+        ),
+        packages: a
+            .installed
+            .iter()
+            .map(|p| sbom::SbomPackage {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                arch: p.arch.clone(),
+                license: p.license.clone(),
+                description: p.description.clone(),
+                url: p.url.clone(),
+                origin: p.origin.clone().unwrap_or_else(|| p.name.clone()),
+                checksum_sha1_hex: p
+                    .checksum
+                    .as_deref()
+                    .and_then(apk_format::record::decode_q1)
+                    .map(hex::encode),
+                maintainer: p.maintainer.clone(),
+            })
+            .collect(),
+        distro: (!os_version.is_empty()).then(|| format!("{os_id}-{os_version}")),
+        namespace,
+        os_id,
+        organization: None,
+    }
+}
+
+fn write_sboms(
+    dir: &Path,
+    tag: &str,
+    built: &BuildOutput,
+    index: &oci::Index,
+    formats: &[String],
+) -> Result<()> {
+    for a in &built.archs {
+        let input = sbom_input(tag, a);
+        for f in formats {
+            let (name, bytes) = match f.as_str() {
+                "cyclonedx" => (
+                    format!("sbom-{}.cdx.json", a.arch),
+                    sbom::cyclonedx_json(&input),
+                ),
+                _ => (
+                    format!("sbom-{}.spdx.json", a.arch),
+                    sbom::spdx_json(&input),
+                ),
+            };
+            write_atomic(&dir.join(name), 0o644, &bytes)?;
+        }
+    }
+    if formats.iter().any(|f| f == "spdx") {
+        let input = sbom::IndexSbomInput {
+            document_name: format!("sbom-{}", index.digest),
+            namespace_seed: index.digest.clone(),
+            created: image::time::rfc3339(built.created),
+            index_digest: index.digest.clone(),
+            purl_name: Some(
+                tag.rsplit_once(':')
+                    .map_or(tag, |(n, _)| n)
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(tag)
+                    .to_string(),
+            ),
+            images: built
+                .archs
+                .iter()
+                .map(|a| sbom::IndexImage {
+                    digest: a.image.manifest_digest.clone(),
+                    arch: a.arch.clone(),
+                })
+                .collect(),
+            organization: None,
+        };
+        write_atomic(
+            &dir.join("sbom-index.spdx.json"),
+            0o644,
+            &sbom::spdx_index_json(&input),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! Turning an apko config plus command-line flags into a build request.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use image::BuildRequest;
+use image_config::{Arch, Config, LoadOptions, LoadedConfig, PathType};
+use rootfs::accounts::{Group, User};
+use rootfs::paths::{PathKind, PathMutation};
+
+use crate::cli::ResolveArgs;
+
+/// Loads a config with its includes.
+pub fn load_config(path: &Path, include_paths: &[PathBuf]) -> Result<LoadedConfig> {
+    let opts = LoadOptions {
+        include_paths: include_paths.to_vec(),
+        ..Default::default()
+    };
+    Ok(Config::load(path, &opts)?)
+}
+
+/// The request for `config` with the flags applied.
+pub fn build_request(config: &Config, flags: &ResolveArgs) -> Result<BuildRequest> {
+    let cli_archs = Arch::parse_list(&flags.arch).context("--arch")?;
+    let archs = config.effective_archs(&cli_archs);
+    let c = &config.contents;
+    let mut packages = c.packages.clone();
+    packages.extend(flags.package_append.iter().cloned());
+    let users = config
+        .accounts
+        .users
+        .iter()
+        .map(|u| User {
+            name: u.username.clone(),
+            uid: u.uid,
+            gid: Some(u.effective_gid()),
+            shell: Some(u.effective_shell().to_string()),
+            home: Some(u.effective_homedir()),
+        })
+        .collect();
+    let groups = config
+        .accounts
+        .groups
+        .iter()
+        .map(|g| Group {
+            name: g.groupname.clone(),
+            gid: g.gid,
+            members: g.members.clone(),
+        })
+        .collect();
+    let paths = config
+        .paths
+        .iter()
+        .map(|p| PathMutation {
+            path: p.path.clone(),
+            kind: match p.r#type {
+                PathType::Directory => PathKind::Directory,
+                PathType::EmptyFile => PathKind::EmptyFile,
+                PathType::Hardlink => PathKind::Hardlink,
+                PathType::Symlink => PathKind::Symlink,
+                PathType::Permissions => PathKind::Permissions,
+            },
+            uid: p.uid,
+            gid: p.gid,
+            permissions: p.permissions,
+            source: (!p.source.is_empty()).then(|| p.source.clone()),
+            recursive: p.recursive,
+        })
+        .collect();
+    let certificates = config
+        .certificates
+        .iter()
+        .flat_map(|c| {
+            c.additional
+                .iter()
+                .map(|a| (a.name.clone(), a.content.clone()))
+        })
+        .collect();
+    if config.contents.baseimage.is_some() {
+        bail!("`contents.baseimage` is not supported yet");
+    }
+    Ok(BuildRequest {
+        archs: archs.iter().map(|a| a.apk_name().to_string()).collect(),
+        repositories: c
+            .repositories
+            .iter()
+            .chain(&flags.repository_append)
+            .cloned()
+            .collect(),
+        build_repositories: c
+            .build_repositories
+            .iter()
+            .chain(&flags.build_repository_append)
+            .cloned()
+            .collect(),
+        runtime_repositories: c.runtime_repositories.clone(),
+        keyring: c
+            .keyring
+            .iter()
+            .chain(&flags.keyring_append)
+            .cloned()
+            .collect(),
+        runtime_keyring: c
+            .runtime_keyring
+            .iter()
+            .map(|k| (k.name.clone(), k.content.clone().into_bytes()))
+            .collect(),
+        packages,
+        users,
+        groups,
+        run_as: (!config.accounts.run_as.is_empty()).then(|| config.accounts.run_as.clone()),
+        paths,
+        certificates,
+        entrypoint: config.entrypoint_argv()?,
+        cmd: config.cmd_argv()?,
+        env: config.environment_with_defaults(),
+        work_dir: (!config.work_dir.is_empty()).then(|| config.work_dir.clone()),
+        stop_signal: (!config.stop_signal.is_empty()).then(|| config.stop_signal.clone()),
+        volumes: config.volumes.clone(),
+        annotations: config.annotations.clone(),
+    })
+}
+
+/// `--cache-dir` or the default.
+pub fn cache_dir(flags: &ResolveArgs) -> PathBuf {
+    flags
+        .cache_dir
+        .clone()
+        .unwrap_or_else(apk_repo::Cache::default_root)
+}
+
+/// `SOURCE_DATE_EPOCH` (wins) or `--build-date`.
+pub fn build_date(flag: Option<&str>) -> Result<Option<u64>> {
+    if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH")
+        && !v.trim().is_empty()
+    {
+        return Ok(Some(v.trim().parse().with_context(|| {
+            format!("SOURCE_DATE_EPOCH `{v}` is not a number of seconds")
+        })?));
+    }
+    match flag {
+        Some(d) => Ok(Some(image::time::parse_rfc3339(d).with_context(|| {
+            format!("--build-date `{d}` is not an RFC 3339 time")
+        })?)),
+        None => Ok(None),
+    }
+}

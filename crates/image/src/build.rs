@@ -1,0 +1,483 @@
+//! The image build: keys → indexes → resolution → packages → tree →
+//! layer → OCI image, per architecture.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use apk_format::Dependency;
+use apk_format::dependency::DependencyError;
+use apk_format::record::PackageRecord;
+use apk_format::signing::Keyring;
+use apk_repo::{Cache, HttpClient, Options, RepoClient, RepoError, RepoLine};
+use rootfs::apkdb::{ApkState, base_tree, write_apk_state};
+use rootfs::install::{InstallError, Installer, PackageSource};
+use rootfs::layer::{LayerError, LayerInfo, write_layer};
+use rootfs::paths::PathError;
+use rootfs::tree::TreeError;
+
+use crate::request::{BuildOptions, BuildRequest};
+use crate::time::rfc3339;
+
+/// Receives progress; the CLI draws it.
+pub trait Reporter: Sync {
+    /// A new phase began (e.g. `x86_64: installing 16 packages`).
+    fn phase(&self, _message: &str) {}
+    /// A package is available locally.
+    fn package_ready(&self, _name: &str, _bytes: u64) {}
+}
+
+/// Reports nothing.
+pub struct Quiet;
+impl Reporter for Quiet {}
+
+struct RepoProgress<'a>(&'a dyn Reporter);
+impl apk_repo::Progress for RepoProgress<'_> {
+    fn package_ready(&self, name: &str, bytes: u64) {
+        self.0.package_ready(name, bytes);
+    }
+}
+
+/// Error building an image.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Repository, key or download failure.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    /// The packages cannot be resolved.
+    #[error(transparent)]
+    Solve(#[from] apk_solve::SolveError),
+    /// A package atom in the config is invalid.
+    #[error("package `{atom}`: {source}")]
+    Atom {
+        /// The atom.
+        atom: String,
+        /// What is wrong.
+        #[source]
+        source: DependencyError,
+    },
+    /// Installing a package failed.
+    #[error("{arch}: {source}")]
+    Install {
+        /// Architecture.
+        arch: String,
+        /// What failed.
+        #[source]
+        source: InstallError,
+    },
+    /// Laying out generated files failed.
+    #[error("{arch}: {source}")]
+    Tree {
+        /// Architecture.
+        arch: String,
+        /// What failed.
+        #[source]
+        source: TreeError,
+    },
+    /// A `paths` mutation failed.
+    #[error("{arch}: {source}")]
+    Paths {
+        /// Architecture.
+        arch: String,
+        /// What failed.
+        #[source]
+        source: PathError,
+    },
+    /// Writing the layer failed.
+    #[error("{arch}: {source}")]
+    Layer {
+        /// Architecture.
+        arch: String,
+        /// What failed.
+        #[source]
+        source: LayerError,
+    },
+    /// No usable repository index for an architecture.
+    #[error("{arch}: none of the repositories has an index for this architecture ({repos})")]
+    NoIndexes {
+        /// Architecture.
+        arch: String,
+        /// The repositories tried.
+        repos: String,
+    },
+    /// An architecture name nobody knows.
+    #[error("unknown architecture `{0}`")]
+    UnknownArch(String),
+    /// Nothing to build.
+    #[error("no architectures to build")]
+    NoArchs,
+    /// Scratch space.
+    #[error("work directory `{path}`: {source}")]
+    Work {
+        /// The directory.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One architecture's result.
+#[derive(Debug, Clone)]
+pub struct ArchImage {
+    /// apk arch.
+    pub arch: String,
+    /// The OCI image.
+    pub image: oci::Image,
+    /// The layer.
+    pub layer: LayerInfo,
+    /// Installed packages, in install order.
+    pub installed: Vec<PackageRecord>,
+    /// The build date used (unix seconds).
+    pub created: u64,
+    /// `/etc/os-release` of the image as key/value pairs (empty if none).
+    pub os_release: Vec<(String, String)>,
+}
+
+/// The whole build.
+#[derive(Debug, Clone)]
+pub struct BuildOutput {
+    /// Per architecture, in request order.
+    pub archs: Vec<ArchImage>,
+    /// Annotations of the index.
+    pub index_annotations: BTreeMap<String, String>,
+    /// Build date of the index.
+    pub created: u64,
+}
+
+fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Per architecture, the packages to install in order, each with the
+/// repository it comes from.
+pub type Resolved = Vec<(String, Vec<(RepoLine, PackageRecord)>)>;
+
+/// Resolves the request against the repositories.
+pub fn resolve(
+    client: &RepoClient,
+    req: &BuildRequest,
+    reporter: &dyn Reporter,
+) -> Result<Resolved, BuildError> {
+    if req.archs.is_empty() {
+        return Err(BuildError::NoArchs);
+    }
+    let repo_lines: Vec<RepoLine> = unique(
+        req.repositories
+            .iter()
+            .chain(&req.build_repositories)
+            .cloned(),
+    )
+    .iter()
+    .map(|l| RepoLine::parse(l))
+    .collect();
+    let world: Vec<Dependency> = req
+        .packages
+        .iter()
+        .map(|a| {
+            Dependency::parse_strict(a).map_err(|source| BuildError::Atom {
+                atom: a.clone(),
+                source,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let mut per_arch = Vec::new();
+    let mut lines_per_arch = Vec::new();
+    for arch in &req.archs {
+        reporter.phase(&format!(
+            "{arch}: loading {} repository indexes",
+            repo_lines.len()
+        ));
+        let loaded: Vec<Result<apk_repo::LoadedIndex, RepoError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = repo_lines
+                .iter()
+                .map(|r| s.spawn(|| client.load_index(r, arch)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(RepoError::IndexMissing(apk_repo::Location::Remote(
+                            "(worker failed)".into(),
+                        )))
+                    })
+                })
+                .collect()
+        });
+        let mut repos = Vec::new();
+        let mut lines = Vec::new();
+        for (line, result) in repo_lines.iter().zip(loaded) {
+            match result {
+                Ok(idx) => {
+                    repos.push(apk_solve::Repository {
+                        name: line.location.to_string(),
+                        tag: line.tag.clone(),
+                        packages: idx.entries.into_iter().map(|e| e.package).collect(),
+                    });
+                    lines.push(line.clone());
+                }
+                // apko only warns about a local repository without this arch.
+                Err(RepoError::IndexMissing(_))
+                    if matches!(line.location, apk_repo::Location::Local(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if repos.is_empty() {
+            return Err(BuildError::NoIndexes {
+                arch: arch.clone(),
+                repos: repo_lines
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        per_arch.push((arch.clone(), repos));
+        lines_per_arch.push(lines);
+    }
+    reporter.phase("resolving packages");
+    let resolutions = apk_solve::resolve_multi_arch(&per_arch, &world)?;
+    Ok(per_arch
+        .iter()
+        .zip(resolutions)
+        .zip(lines_per_arch)
+        .map(|(((arch, repos), res), lines)| {
+            let pkgs = res
+                .packages
+                .iter()
+                .map(|id| {
+                    (
+                        lines[id.repo].clone(),
+                        repos[id.repo].packages[id.index].clone(),
+                    )
+                })
+                .collect();
+            (arch.clone(), pkgs)
+        })
+        .collect())
+}
+
+/// A repository client for these options.
+pub fn client(opts: &BuildOptions) -> RepoClient {
+    RepoClient::new(
+        Options {
+            cache: Cache::new(&opts.cache_dir),
+            offline: opts.offline,
+            ignore_signatures: opts.ignore_signatures,
+            auth: HttpClient::auth_from_env(),
+            jobs: opts.jobs,
+        },
+        Keyring::new(),
+    )
+}
+
+/// Loads the build keyring; returns the key files for `/etc/apk/keys`.
+pub fn load_keys(
+    client: &mut RepoClient,
+    req: &BuildRequest,
+) -> Result<Vec<(String, Vec<u8>)>, BuildError> {
+    let mut ring = Keyring::new();
+    let mut files = Vec::new();
+    for k in unique(req.keyring.iter().cloned()) {
+        let (key, pem) = client.load_key_pem(&k)?;
+        files.push((key.name.clone(), pem));
+        ring.add(key);
+    }
+    client.set_keyring(ring);
+    Ok(files)
+}
+
+/// Builds every architecture of the request.
+pub fn build(
+    req: &BuildRequest,
+    opts: &BuildOptions,
+    reporter: &dyn Reporter,
+) -> Result<BuildOutput, BuildError> {
+    for a in &req.archs {
+        if oci::Platform::from_apk_arch(a).is_none() {
+            return Err(BuildError::UnknownArch(a.clone()));
+        }
+    }
+    let mut client = client(opts);
+    let key_files = load_keys(&mut client, req)?;
+    let resolved = resolve(&client, req, reporter)?;
+    std::fs::create_dir_all(&opts.work_dir).map_err(|source| BuildError::Work {
+        path: opts.work_dir.clone(),
+        source,
+    })?;
+    let mut archs = Vec::new();
+    for (arch, packages) in resolved {
+        archs.push(build_arch(
+            &client, req, opts, &arch, &packages, &key_files, reporter,
+        )?);
+    }
+    let created = archs.iter().map(|a| a.created).max().unwrap_or(0);
+    let mut index_annotations = req.annotations.clone();
+    index_annotations.insert("org.opencontainers.image.created".into(), rfc3339(created));
+    Ok(BuildOutput {
+        archs,
+        index_annotations,
+        created,
+    })
+}
+
+fn build_arch(
+    client: &RepoClient,
+    req: &BuildRequest,
+    opts: &BuildOptions,
+    arch: &str,
+    packages: &[(RepoLine, PackageRecord)],
+    key_files: &[(String, Vec<u8>)],
+    reporter: &dyn Reporter,
+) -> Result<ArchImage, BuildError> {
+    reporter.phase(&format!("{arch}: fetching {} packages", packages.len()));
+    let items: Vec<(RepoLine, String, PackageRecord)> = packages
+        .iter()
+        .map(|(l, r)| (l.clone(), arch.to_string(), r.clone()))
+        .collect();
+    let files = client.fetch_packages(&items, &RepoProgress(reporter))?;
+    let expanded: Vec<Result<apk_repo::ExpandedPackage, RepoError>> = std::thread::scope(|s| {
+        let chunks: Vec<_> = files
+            .chunks(files.len().div_ceil(2).max(1))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|f| client.expand_package(f))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        chunks
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    reporter.phase(&format!("{arch}: installing {} packages", packages.len()));
+    let mut installer = Installer::new(base_tree());
+    let install_err = |source| BuildError::Install {
+        arch: arch.to_string(),
+        source,
+    };
+    for ((line, index_record), exp) in packages.iter().zip(expanded) {
+        let exp = exp?;
+        let mut record = exp.record;
+        record.checksum = index_record.checksum.clone().or(Some(exp.checksum));
+        record.file_size = index_record.file_size.or(Some(exp.file_size));
+        installer
+            .install(PackageSource {
+                record,
+                control_files: exp.control_files,
+                data_tar: exp.data_tar,
+                repo_tag: line.tag.clone(),
+            })
+            .map_err(install_err)?;
+    }
+    let installed: Vec<PackageRecord> = installer
+        .installed
+        .iter()
+        .map(|p| p.record.clone())
+        .collect();
+    let created = opts.source_date_epoch.unwrap_or_else(|| {
+        installed
+            .iter()
+            .filter_map(|p| p.build_time)
+            .max()
+            .unwrap_or(0)
+    });
+    let mut tree = std::mem::take(&mut installer.tree);
+    let tree_err = |source| BuildError::Tree {
+        arch: arch.to_string(),
+        source,
+    };
+    let mut world: Vec<String> = installed
+        .iter()
+        .map(|p| format!("{}={}", p.name, p.version))
+        .collect();
+    world.sort();
+    let mut keys: Vec<(String, Vec<u8>)> = key_files.to_vec();
+    let mut runtime = req.runtime_keyring.clone();
+    runtime.sort();
+    keys.extend(runtime);
+    let state = ApkState {
+        arch: arch.to_string(),
+        world,
+        repositories: unique(
+            req.repositories
+                .iter()
+                .chain(&req.runtime_repositories)
+                .cloned(),
+        ),
+        keys,
+    };
+    write_apk_state(&mut tree, &installer.installed, &state).map_err(tree_err)?;
+    rootfs::accounts::apply_accounts(&mut tree, &req.users, &req.groups).map_err(tree_err)?;
+    rootfs::paths::apply_paths(&mut tree, &req.paths).map_err(|source| BuildError::Paths {
+        arch: arch.to_string(),
+        source,
+    })?;
+    crate::certs::add_certificates(&mut tree, &req.certificates, created).map_err(tree_err)?;
+    rootfs::busybox::link_applets(&mut tree).map_err(tree_err)?;
+
+    reporter.phase(&format!("{arch}: writing layer ({} files)", tree.len()));
+    let blob = opts.work_dir.join(format!("layer-{arch}.tar.gz"));
+    let layer =
+        write_layer(&tree, &blob, opts.compression_level).map_err(|source| BuildError::Layer {
+            arch: arch.to_string(),
+            source,
+        })?;
+    let user = req
+        .run_as
+        .as_deref()
+        .map(|r| rootfs::accounts::resolve_run_as(&tree, r));
+    let mut annotations = req.annotations.clone();
+    annotations.insert("org.opencontainers.image.created".into(), rfc3339(created));
+    let platform = oci::Platform::from_apk_arch(arch)
+        .ok_or_else(|| BuildError::UnknownArch(arch.to_string()))?;
+    let config = oci::ImageConfig {
+        platform,
+        created: rfc3339(created),
+        entrypoint: req.entrypoint.clone(),
+        cmd: req.cmd.clone(),
+        env: req.env.clone(),
+        user,
+        working_dir: req.work_dir.clone(),
+        stop_signal: req.stop_signal.clone(),
+        volumes: req.volumes.clone(),
+        annotations,
+        authorship: oci::Authorship::default(),
+    };
+    let oci_layer = oci::Layer {
+        blob,
+        digest: format!("sha256:{}", layer.digest_hex),
+        size: layer.size,
+        diff_id: format!("sha256:{}", layer.diff_id_hex),
+    };
+    let image = oci::build_image(&config, vec![oci_layer]);
+    let os_release = os_release(&tree);
+    Ok(ArchImage {
+        arch: arch.to_string(),
+        image,
+        layer,
+        installed,
+        created,
+        os_release,
+    })
+}
+
+/// Parses `etc/os-release` (or `usr/lib/os-release`) of the tree.
+fn os_release(tree: &rootfs::Tree) -> Vec<(String, String)> {
+    let text = rootfs::layer::read_small(tree, "etc/os-release")
+        .or_else(|| rootfs::layer::read_small(tree, "usr/lib/os-release"))
+        .unwrap_or_default();
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        .collect()
+}

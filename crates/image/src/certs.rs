@@ -1,0 +1,36 @@
+//! Additional CA certificates (`certificates.additional`).
+
+use rootfs::layer::read_small;
+use rootfs::tree::{Tree, TreeError};
+
+const BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
+
+/// Writes each certificate to `usr/local/share/ca-certificates/<name>.crt`
+/// and appends it to the CA bundle (creating the bundle if needed).
+pub fn add_certificates(
+    tree: &mut Tree,
+    certs: &[(String, String)],
+    mtime: u64,
+) -> Result<(), TreeError> {
+    if certs.is_empty() {
+        return Ok(());
+    }
+    let mut bundle = read_small(tree, BUNDLE).unwrap_or_default();
+    for (name, pem) in certs {
+        let mut pem = pem.clone().into_bytes();
+        if !pem.ends_with(b"\n") {
+            pem.push(b'\n');
+        }
+        tree.write_file(
+            &format!("usr/local/share/ca-certificates/{name}.crt"),
+            pem.clone(),
+            0o644,
+            mtime,
+        )?;
+        if !bundle.is_empty() && !bundle.ends_with(b"\n") {
+            bundle.push(b'\n');
+        }
+        bundle.extend_from_slice(&pem);
+    }
+    tree.write_file(BUNDLE, bundle, 0o644, mtime)
+}

@@ -1,0 +1,11 @@
+//! apko-compatible image builds: from a [`BuildRequest`] (what an
+//! `apko.yaml` plus flags describe) to OCI images, one per architecture.
+#![deny(missing_docs)]
+
+pub mod build;
+pub mod certs;
+pub mod request;
+pub mod time;
+
+pub use build::{ArchImage, BuildError, BuildOutput, Quiet, Reporter, build};
+pub use request::{BuildOptions, BuildRequest};
