@@ -65,7 +65,12 @@
 //!   atom's dependencies only, and adds the package without its
 //!   dependencies. Triggered packages come after the closure in the order;
 //! - inconsistent results (two versions of a name, a matched conflict)
-//!   are errors; apko silently keeps the first.
+//!   are errors; apko silently keeps the first;
+//! - a package whose dependency walk has completed is not walked again
+//!   when reached through another name (apko re-walks it, which only
+//!   repeats listed packages but is exponential on adversarial graphs),
+//!   and chains deeper than 1000 links are an error (the walk uses an
+//!   explicit stack, so deep chains cost no call stack).
 //!
 //! `replaces` plays no part in resolution (it matters when files are laid
 //! out).
@@ -85,6 +90,7 @@ mod error;
 mod index;
 mod selection;
 mod solver;
+mod walk;
 
 use std::collections::HashSet;
 

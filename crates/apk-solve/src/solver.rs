@@ -4,7 +4,7 @@
 //! 1. the world's versioned and `!` atoms disqualify packages; then world
 //!    atoms are chosen fewest-candidates-first, each choice disqualifying
 //!    other providers of its versioned provides;
-//! 2. each world atom is walked depth first ([`Run::walk`]), children
+//! 2. each world atom is walked depth first (`walk.rs`), children
 //!    before parents, giving the install order;
 //! 3. `install_if` packages whose atoms are all met are added, with their
 //!    dependencies, until nothing more triggers;
@@ -42,12 +42,12 @@ pub(crate) enum Reason<'a> {
 /// the "existing" preference of apko's candidate order.
 #[derive(Clone, Default)]
 pub(crate) struct Existing<'a> {
-    by_name: HashMap<NameId, Pid>,
+    pub(crate) by_name: HashMap<NameId, Pid>,
     origins: HashMap<&'a str, &'a str>,
 }
 
 impl<'a> Existing<'a> {
-    fn add(&mut self, ix: &Index<'a>, pid: Pid) {
+    pub(crate) fn add(&mut self, ix: &Index<'a>, pid: Pid) {
         self.by_name.insert(ix.name_of(pid), pid);
         let pkg = ix.pkg(pid);
         if let Some(origin) = pkg.origin.as_deref().filter(|o| !o.is_empty()) {
@@ -58,8 +58,8 @@ impl<'a> Existing<'a> {
 
 /// A failure before its root is attached.
 pub(crate) struct Fail {
-    chain: Vec<Step>,
-    problem: Box<Problem>,
+    pub(crate) chain: Vec<Step>,
+    pub(crate) problem: Box<Problem>,
 }
 
 /// apko's `dependenciesMap`: name → package, in insertion order.
@@ -105,9 +105,9 @@ pub(crate) struct Run<'i, 'a> {
     pub(crate) dq: Vec<Option<Reason<'a>>>,
     /// apko's `selected`: names (and versioned provides) of packages whose
     /// dependencies are being or have been walked.
-    selected: HashMap<NameId, Pid>,
+    pub(crate) selected: HashMap<NameId, Pid>,
     /// Packages whose walk has completed.
-    walked: Vec<bool>,
+    pub(crate) walked: Vec<bool>,
 }
 
 /// How deep a dependency chain may go. Real chains are a few dozen links;
@@ -167,13 +167,7 @@ pub(crate) fn solve<'a>(
         let pid = run.best(&cands, nid, None, dep.tag.as_deref());
         let mut existing = chosen.snapshot(ix);
         let deps = run
-            .walk(
-                pid,
-                dep.tag.as_deref(),
-                &mut Vec::new(),
-                &mut existing,
-                &mut Vec::new(),
-            )
+            .walk(pid, dep.tag.as_deref(), &mut existing)
             .map_err(|f| root_err(root(), f))?;
         run.add_all(&mut install, &mut chosen, deps.into_iter().chain([pid]))
             .map_err(|f| root_err(root(), f))?;
@@ -200,13 +194,7 @@ pub(crate) fn solve<'a>(
             };
             let mut existing = chosen.snapshot(ix);
             let deps = run
-                .walk(
-                    pid,
-                    ix.tag(pid),
-                    &mut Vec::new(),
-                    &mut existing,
-                    &mut Vec::new(),
-                )
+                .walk(pid, ix.tag(pid), &mut existing)
                 .map_err(|f| root_err(root(), f))?;
             run.add_all(&mut install, &mut chosen, deps.into_iter().chain([pid]))
                 .map_err(|f| root_err(root(), f))?;
@@ -225,7 +213,7 @@ pub(crate) fn solve<'a>(
 }
 
 /// Turns a walk path plus a last step into a chain.
-fn chain(
+pub(crate) fn chain(
     ix: &Index<'_>,
     path: &[(Pid, &Dependency)],
     last: Option<(Pid, &Dependency)>,
@@ -274,7 +262,7 @@ impl<'a> Run<'_, 'a> {
 
     /// apko's `filterPackages`: providers of `nid` that are not
     /// disqualified, allowed by pins, and satisfy `want`.
-    fn candidates(
+    pub(crate) fn candidates(
         &self,
         nid: NameId,
         want: &Want<'_>,
@@ -313,7 +301,7 @@ impl<'a> Run<'_, 'a> {
     }
 
     /// The id of a name that something provides.
-    fn lookup(&self, name: &str) -> Result<NameId, Box<Problem>> {
+    pub(crate) fn lookup(&self, name: &str) -> Result<NameId, Box<Problem>> {
         match self.ix.name(name) {
             Some(nid) if !self.ix.providers(nid).is_empty() => Ok(nid),
             _ => Err(Box::new(Problem::NothingProvides {
@@ -325,7 +313,7 @@ impl<'a> Run<'_, 'a> {
 
     /// Why no provider of `nid` can satisfy `dep`.
     #[allow(clippy::too_many_arguments)]
-    fn explain(
+    pub(crate) fn explain(
         &self,
         nid: NameId,
         want: &Want<'_>,
@@ -399,7 +387,7 @@ impl<'a> Run<'_, 'a> {
     /// apko's `constrain`: versioned atoms disqualify providers that do not
     /// meet them, `!` atoms disqualify providers they match. `by` itself
     /// is never disqualified (a package may conflict with a name it provides).
-    fn constrain(&mut self, deps: &'a [Dependency], by: Option<Pid>) {
+    pub(crate) fn constrain(&mut self, deps: &'a [Dependency], by: Option<Pid>) {
         for dep in deps {
             let Some(nid) = self.ix.name(&dep.name) else {
                 continue;
@@ -431,7 +419,7 @@ impl<'a> Run<'_, 'a> {
     /// apko's `disqualifyConflicts`: once `pid` is chosen, other providers
     /// of its versioned provides are out; an unversioned provide only
     /// excludes a package of that very name.
-    fn disqualify_conflicts(&mut self, pid: Pid) {
+    pub(crate) fn disqualify_conflicts(&mut self, pid: Pid) {
         let ix = self.ix;
         for prov in &ix.pkg(pid).provides {
             let Some(nid) = ix.name(&prov.name) else {
@@ -454,7 +442,7 @@ impl<'a> Run<'_, 'a> {
 
     /// apko's `pick`: record `pid` under its name and versioned provides;
     /// another package already there is a clash.
-    fn pick(&mut self, pid: Pid) -> Result<(), Box<Problem>> {
+    pub(crate) fn pick(&mut self, pid: Pid) -> Result<(), Box<Problem>> {
         let ix = self.ix;
         let clash = |other: Pid, nid: NameId| {
             Box::new(Problem::Clash {
@@ -572,110 +560,10 @@ impl<'a> Run<'_, 'a> {
         pa.name.cmp(&pb.name)
     }
 
-    /// apko's `getPackageDependencies`: the dependencies of `pkg`, deepest
-    /// first, choosing at each level the dependency with the fewest
-    /// candidates (ties by atom text).
-    fn walk(
-        &mut self,
-        pkg: Pid,
-        allow_pin: Option<&'a str>,
-        parents: &mut Vec<NameId>,
-        existing: &mut Existing<'a>,
-        path: &mut Vec<(Pid, &'a Dependency)>,
-    ) -> Result<Vec<Pid>, Fail> {
-        let ix = self.ix;
-        // A cycle, or a package whose walk is complete: apko walks the
-        // latter again (reaching it through another name), which only
-        // repeats packages already listed, at exponential cost on
-        // adversarial graphs.
-        if parents.contains(&ix.name_of(pkg)) || self.walked[pkg as usize] {
-            return Ok(Vec::new());
-        }
-        if path.len() >= MAX_DEPTH {
-            return Err(Fail {
-                chain: chain(ix, path, None),
-                problem: Box::new(Problem::TooDeep { limit: MAX_DEPTH }),
-            });
-        }
-        let record = ix.pkg(pkg);
-        self.constrain(&record.depends, Some(pkg));
-        let mut pending: Vec<(String, &'a Dependency)> = record
-            .depends
-            .iter()
-            .filter(|d| !d.conflict)
-            .map(|d| (d.to_string(), d))
-            .collect();
-        let mut out = Vec::new();
-        loop {
-            let mut options: Vec<(String, &'a Dependency, NameId, Vec<Pid>)> = Vec::new();
-            for (key, dep) in pending.drain(..) {
-                let fail = |problem| Fail {
-                    chain: chain(ix, path, Some((pkg, dep))),
-                    problem,
-                };
-                let nid = ix.name(&dep.name);
-                let want = Want::of(dep);
-                if nid.is_some_and(|n| ix.provide(pkg, n).is_some()) {
-                    continue; // it provides the name itself
-                }
-                if record.name == dep.name && ix.matches(pkg, ix.name_of(pkg), &want) {
-                    continue; // it is the name itself
-                }
-                if let Some(n) = nid
-                    && let Some(&picked) = self.selected.get(&n)
-                {
-                    if self.selected_satisfies(picked, n, &want) {
-                        continue;
-                    }
-                    return Err(fail(Box::new(Problem::SelectedMismatch {
-                        selected: ix.label(picked),
-                    })));
-                }
-                let nid = self.lookup(&dep.name).map_err(fail)?;
-                let installed = existing.by_name.get(&nid).copied();
-                let cands = self.candidates(nid, &want, allow_pin, None, installed);
-                if cands.is_empty() {
-                    let p = self.explain(nid, &want, dep, Some(pkg), allow_pin, None, installed);
-                    return Err(fail(p));
-                }
-                if options.iter().all(|o| o.0 != key) {
-                    options.push((key, dep, nid, cands));
-                }
-            }
-            let Some(lowest) = (0..options.len()).min_by(|&i, &j| {
-                let (a, b) = (&options[i], &options[j]);
-                a.3.len().cmp(&b.3.len()).then_with(|| a.0.cmp(&b.0))
-            }) else {
-                break;
-            };
-            let (_, dep, nid, cands) = options.remove(lowest);
-            pending = options.into_iter().map(|o| (o.0, o.1)).collect();
-            let best = self.best(&cands, nid, Some(existing), None);
-            self.disqualify_conflicts(best);
-            self.pick(pkg).map_err(|problem| Fail {
-                chain: chain(ix, path, Some((pkg, dep))),
-                problem,
-            })?;
-            parents.push(ix.name_of(pkg));
-            path.push((pkg, dep));
-            let sub = self.walk(best, allow_pin, parents, existing, path);
-            path.pop();
-            parents.pop();
-            let sub = sub?;
-            for &d in &sub {
-                existing.add(ix, d);
-            }
-            out.extend(sub);
-            out.push(best);
-        }
-        self.walked[pkg as usize] = true;
-        Ok(out)
-    }
-
     /// Does the package already selected for `nid` satisfy `want`? As in
     /// apko: any version will do for an unversioned atom; else a versioned
     /// provide of the name, or the package's own version, must match.
-    fn selected_satisfies(&self, picked: Pid, nid: NameId, want: &Want<'_>) -> bool {
+    pub(crate) fn selected_satisfies(&self, picked: Pid, nid: NameId, want: &Want<'_>) -> bool {
         match want {
             Want::Any => true,
             _ => self.ix.matches(picked, nid, want),
