@@ -28,6 +28,61 @@ pub enum Command {
     /// Build OCI images from apko configs.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Store registry credentials in the docker config file.
+    Login(LoginArgs),
+}
+
+/// `login`
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Registry host (with port), e.g. `registry.example.com` or `127.0.0.1:5000`.
+    pub registry: String,
+    /// User name.
+    #[arg(short, long)]
+    pub username: String,
+    /// Read the password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Password (prefer --password-stdin).
+    #[arg(short, long)]
+    pub password: Option<String>,
+}
+
+/// `image publish`
+#[derive(Debug, Args)]
+pub struct ImagePublishArgs {
+    /// The apko config.
+    pub config: PathBuf,
+    /// Image references to push, e.g. `registry.example.com/app:1.0`.
+    #[arg(required = true)]
+    pub tags: Vec<String>,
+    /// Resolution flags.
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+    /// Build date (RFC 3339); SOURCE_DATE_EPOCH wins when set.
+    #[arg(long)]
+    pub build_date: Option<String>,
+    /// Write SBOMs.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sbom: bool,
+    /// Directory for SBOMs (default: the current directory).
+    #[arg(long)]
+    pub sbom_path: Option<PathBuf>,
+    /// SBOM formats: spdx, cyclonedx.
+    #[arg(long, value_delimiter = ',', default_value = "spdx")]
+    pub sbom_formats: Vec<String>,
+    /// Extra annotations as KEY:VALUE.
+    #[arg(long, value_delimiter = ',')]
+    pub annotations: Vec<String>,
+    /// Write the per-arch and index references (name@digest) to this file.
+    #[arg(long)]
+    pub image_refs: Option<PathBuf>,
+    /// Registries (host[:port]) that may be spoken to over plain HTTP.
+    #[arg(long = "insecure-registry")]
+    pub insecure_registries: Vec<String>,
+    /// gzip level of layers (1 fastest .. 9 smallest).
+    #[arg(long, default_value_t = 6)]
+    pub compression_level: u32,
 }
 
 /// `apkforge image ...`: apko's commands.
@@ -36,6 +91,8 @@ pub enum ImageCommand {
     /// Build an image: OUT is an OCI layout when it is an existing directory
     /// (or ends in `/`), else a docker-loadable tar.
     Build(Box<ImageBuildArgs>),
+    /// Build an image and push it (per-arch images and the index) to a registry.
+    Publish(Box<ImagePublishArgs>),
     /// Print the fully merged config as YAML.
     ShowConfig(ShowConfigArgs),
     /// Resolve and list the packages an image would contain.

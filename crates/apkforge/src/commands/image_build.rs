@@ -13,8 +13,8 @@ use crate::commands::image_request::{build_date, build_request, cache_dir, load_
 use crate::output::write_atomic;
 
 /// Progress as plain log lines on stderr.
-struct LogReporter {
-    fancy: bool,
+pub struct LogReporter {
+    pub fancy: bool,
 }
 
 impl Reporter for LogReporter {
@@ -40,7 +40,7 @@ fn tag_part(reference: &str) -> &str {
     }
 }
 
-fn parse_annotations(flags: &[String]) -> Result<BTreeMap<String, String>> {
+pub fn parse_annotations(flags: &[String]) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for a in flags {
         let (k, v) = a
@@ -202,7 +202,7 @@ fn sbom_input(tag: &str, a: &ArchImage) -> sbom::SbomInput {
     }
 }
 
-fn write_sboms(
+pub fn write_sboms(
     dir: &Path,
     tag: &str,
     built: &BuildOutput,

@@ -5,10 +5,12 @@ mod apk_pack;
 mod apk_verify;
 mod apk_version;
 mod image_build;
+mod image_publish;
 mod image_request;
 mod image_show;
 mod index;
 mod keygen;
+mod login;
 mod sign;
 
 use std::process::ExitCode;
@@ -28,6 +30,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sign(args) => sign::run(&args),
         Command::Keygen(args) => keygen::run(&args),
         Command::Image(ImageCommand::Build(args)) => image_build::run(&args),
+        Command::Image(ImageCommand::Publish(args)) => image_publish::run(&args),
+        Command::Login(args) => login::run(&args),
         Command::Image(ImageCommand::ShowConfig(args)) => image_show::show_config(&args),
         Command::Image(ImageCommand::ShowPackages(args)) => image_show::show_packages(&args),
     }
