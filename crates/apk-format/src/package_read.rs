@@ -199,6 +199,8 @@ pub struct PackageReader<R: BufRead> {
     pub control_digest: RangeDigest,
     /// Size of the signature member (0 when unsigned).
     pub signature_len: u64,
+    /// Digests of the raw signature member (when signed).
+    pub signature_digest: Option<RangeDigest>,
 }
 
 enum Member {
@@ -212,6 +214,7 @@ impl<R: BufRead> PackageReader<R> {
         let mut src = HashingBufReader::new(reader);
         let mut signatures = Vec::new();
         let mut signature_len = 0;
+        let mut signature_digest = None;
         let mut tries = 0;
         let (pkginfo, control_files, control_digest) = loop {
             tries += 1;
@@ -225,6 +228,7 @@ impl<R: BufRead> PackageReader<R> {
                 Member::Signature(sigs) if tries == 1 => {
                     signatures = sigs;
                     signature_len = digest.len;
+                    signature_digest = Some(digest);
                 }
                 Member::Signature(_) => return Err(PackageError::NoPkgInfo),
                 Member::Control(p, files) => break (p, files, digest),
@@ -239,6 +243,7 @@ impl<R: BufRead> PackageReader<R> {
             control_files,
             control_digest,
             signature_len,
+            signature_digest,
         })
     }
 

@@ -93,6 +93,12 @@ pub enum ImageCommand {
     Build(Box<ImageBuildArgs>),
     /// Build an image and push it (per-arch images and the index) to a registry.
     Publish(Box<ImagePublishArgs>),
+    /// Resolve a config and write an apko-format lock file.
+    Lock(Box<ImageLockArgs>),
+    /// Build only the root filesystem, as a `.tar.gz`.
+    BuildMinirootfs(Box<MinirootfsArgs>),
+    /// Print the resolved dependency graph in Graphviz dot format.
+    Dot(Box<DotArgs>),
     /// Print the fully merged config as YAML.
     ShowConfig(ShowConfigArgs),
     /// Resolve and list the packages an image would contain.
@@ -164,6 +170,50 @@ pub struct ImageBuildArgs {
     /// gzip level of layers (1 fastest .. 9 smallest).
     #[arg(long, default_value_t = 6)]
     pub compression_level: u32,
+    /// Build exactly the packages of this lock file (see `image lock`).
+    #[arg(long)]
+    pub lockfile: Option<PathBuf>,
+}
+
+/// `image lock`
+#[derive(Debug, Args)]
+pub struct ImageLockArgs {
+    /// The apko config.
+    pub config: PathBuf,
+    /// Where to write the lock (default `<config stem>.lock.json`).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Resolution flags.
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+}
+
+/// `image build-minirootfs`
+#[derive(Debug, Args)]
+pub struct MinirootfsArgs {
+    /// The apko config.
+    pub config: PathBuf,
+    /// Output `.tar.gz`.
+    pub output: PathBuf,
+    /// Architecture (default: the host's).
+    #[arg(long)]
+    pub build_arch: Option<String>,
+    /// Resolution flags.
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+    /// Build date (RFC 3339); SOURCE_DATE_EPOCH wins when set.
+    #[arg(long)]
+    pub build_date: Option<String>,
+}
+
+/// `image dot`
+#[derive(Debug, Args)]
+pub struct DotArgs {
+    /// The apko config.
+    pub config: PathBuf,
+    /// Resolution flags.
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
 }
 
 /// `image show-config`

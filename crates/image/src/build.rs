@@ -105,6 +105,9 @@ pub enum BuildError {
     /// Nothing to build.
     #[error("no architectures to build")]
     NoArchs,
+    /// The build does not match the lock file.
+    #[error("the build does not match the lock file:\n  {}", .0.join("\n  "))]
+    LockMismatch(Vec<String>),
     /// Scratch space.
     #[error("work directory `{path}`: {source}")]
     Work {
@@ -276,16 +279,16 @@ pub fn client(opts: &BuildOptions) -> RepoClient {
     )
 }
 
-/// Loads the build keyring; returns the key files for `/etc/apk/keys`.
+/// Loads the build keyring; returns (file name, location, PEM) per key.
 pub fn load_keys(
     client: &mut RepoClient,
     req: &BuildRequest,
-) -> Result<Vec<(String, Vec<u8>)>, BuildError> {
+) -> Result<Vec<(String, String, Vec<u8>)>, BuildError> {
     let mut ring = Keyring::new();
     let mut files = Vec::new();
     for k in unique(req.keyring.iter().cloned()) {
         let (key, pem) = client.load_key_pem(&k)?;
-        files.push((key.name.clone(), pem));
+        files.push((key.name.clone(), k.clone(), pem));
         ring.add(key);
     }
     client.set_keyring(ring);
@@ -304,8 +307,29 @@ pub fn build(
         }
     }
     let mut client = client(opts);
-    let key_files = load_keys(&mut client, req)?;
-    let resolved = resolve(&client, req, reporter)?;
+    let keys = load_keys(&mut client, req)?;
+    let key_files: Vec<(String, Vec<u8>)> = keys.into_iter().map(|(n, _, pem)| (n, pem)).collect();
+    let resolved = match &opts.lock {
+        None => resolve(&client, req, reporter)?,
+        Some(lock) => {
+            // Build exactly the locked set: pin every locked package.
+            let mut pinned = req.clone();
+            pinned.packages = lock
+                .contents
+                .packages
+                .iter()
+                .map(|p| format!("{}={}", p.name, p.version))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let resolved = resolve(&client, &pinned, reporter)?;
+            let diffs = crate::lock::differences(lock, &resolved);
+            if !diffs.is_empty() {
+                return Err(BuildError::LockMismatch(diffs));
+            }
+            resolved
+        }
+    };
     std::fs::create_dir_all(&opts.work_dir).map_err(|source| BuildError::Work {
         path: opts.work_dir.clone(),
         source,

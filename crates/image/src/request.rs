@@ -68,4 +68,6 @@ pub struct BuildOptions {
     pub jobs: usize,
     /// Scratch directory for layer blobs (kept until the build is written).
     pub work_dir: PathBuf,
+    /// Build exactly the packages of this lock file.
+    pub lock: Option<crate::lock::Lock>,
 }

@@ -36,6 +36,7 @@ fn options(cache: &Path, work: &Path) -> BuildOptions {
         compression_level: 6,
         jobs: 4,
         work_dir: work.to_path_buf(),
+        lock: None,
     }
 }
 

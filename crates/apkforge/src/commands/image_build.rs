@@ -67,6 +67,11 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
     let mut loaded = load_config(&args.config, &args.resolve.include_paths)?;
     loaded.config.validate()?;
     let mut req = build_request(&loaded.config, &args.resolve)?;
+    let lock = args
+        .lockfile
+        .as_deref()
+        .map(|p| crate::commands::image_lock::read_lock(p, &loaded.checksum))
+        .transpose()?;
     req.annotations
         .extend(parse_annotations(&args.annotations)?);
     let layout = wants_layout(&args.output);
@@ -103,6 +108,7 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
         compression_level: args.compression_level.clamp(1, 9),
         jobs: 8,
         work_dir: work.path().to_path_buf(),
+        lock,
     };
     if args.resolve.ignore_signatures {
         eprintln!("warning: --ignore-signatures: repository index signatures are NOT verified");

@@ -26,6 +26,7 @@ pub fn show_packages(args: &ShowPackagesArgs) -> Result<ExitCode> {
         compression_level: 6,
         jobs: 8,
         work_dir: std::env::temp_dir(),
+        lock: None,
     };
     let mut client = image::build::client(&opts);
     image::build::load_keys(&mut client, &req)?;

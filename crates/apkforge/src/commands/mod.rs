@@ -5,6 +5,7 @@ mod apk_pack;
 mod apk_verify;
 mod apk_version;
 mod image_build;
+mod image_lock;
 mod image_publish;
 mod image_request;
 mod image_show;
@@ -31,6 +32,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Keygen(args) => keygen::run(&args),
         Command::Image(ImageCommand::Build(args)) => image_build::run(&args),
         Command::Image(ImageCommand::Publish(args)) => image_publish::run(&args),
+        Command::Image(ImageCommand::Lock(args)) => image_lock::lock(&args),
+        Command::Image(ImageCommand::BuildMinirootfs(args)) => image_lock::minirootfs(&args),
+        Command::Image(ImageCommand::Dot(args)) => image_lock::dot(&args),
         Command::Login(args) => login::run(&args),
         Command::Image(ImageCommand::ShowConfig(args)) => image_show::show_config(&args),
         Command::Image(ImageCommand::ShowPackages(args)) => image_show::show_packages(&args),

@@ -1,0 +1,201 @@
+//! Lock files, show-config, show-packages, dot and build-minirootfs.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use testsupport::fixtures;
+
+fn apkforge(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_apkforge"))
+        .args(args)
+        .current_dir(dir)
+        .env("SOURCE_DATE_EPOCH", "0")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fail(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "unexpected success: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn lock_matches_apko_and_pins_the_build() {
+    let cli = fixtures().join("apko-testdata/internal/cli");
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |name: &str| tmp.path().join(name).display().to_string();
+    let cache = t("cache");
+    ok(&apkforge(
+        &[
+            "image",
+            "lock",
+            "testdata/apko.yaml",
+            "--output",
+            &t("apko.lock.json"),
+            "--cache-dir",
+            &cache,
+        ],
+        &cli,
+    ));
+    // Byte for byte what apko wrote for the same config and packages.
+    assert_eq!(
+        fs::read(t("apko.lock.json")).unwrap(),
+        fs::read(cli.join("testdata/apko.lock.json")).unwrap()
+    );
+    fs::create_dir(t("out")).unwrap();
+    let out = t("out");
+    ok(&apkforge(
+        &[
+            "image",
+            "build",
+            "testdata/apko.yaml",
+            "x:1",
+            &out,
+            "--lockfile",
+            &t("apko.lock.json"),
+            "--cache-dir",
+            &cache,
+            "--sbom=false",
+        ],
+        &cli,
+    ));
+    // A lock naming another version fails, saying what differs, writing nothing.
+    let lock = fs::read_to_string(t("apko.lock.json")).unwrap().replacen(
+        "\"version\": \"1.0.0-r0\"",
+        "\"version\": \"1.0.1-r0\"",
+        1,
+    );
+    fs::write(t("bad.lock.json"), lock).unwrap();
+    fs::create_dir(t("out2")).unwrap();
+    let out2 = t("out2");
+    let err = fail(&apkforge(
+        &[
+            "image",
+            "build",
+            "testdata/apko.yaml",
+            "x:1",
+            &out2,
+            "--lockfile",
+            &t("bad.lock.json"),
+            "--cache-dir",
+            &cache,
+        ],
+        &cli,
+    ));
+    assert!(err.contains("1.0.1-r0"), "{err}");
+    assert_eq!(fs::read_dir(&out2).unwrap().count(), 0, "nothing written");
+    // A lock for another config is refused.
+    let other = fs::read_to_string(t("apko.lock.json"))
+        .unwrap()
+        .replace("sha256-", "sha256-X");
+    fs::write(t("other.lock.json"), other).unwrap();
+    let err = fail(&apkforge(
+        &[
+            "image",
+            "build",
+            "testdata/apko.yaml",
+            "x:1",
+            &out2,
+            "--lockfile",
+            &t("other.lock.json"),
+            "--cache-dir",
+            &cache,
+        ],
+        &cli,
+    ));
+    assert!(err.contains("different config"), "{err}");
+}
+
+#[test]
+fn show_config_packages_dot_and_minirootfs() {
+    let cli = fixtures().join("apko-testdata/internal/cli");
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache").display().to_string();
+    let yaml = ok(&apkforge(
+        &["image", "show-config", "testdata/apko.yaml"],
+        &cli,
+    ));
+    assert!(yaml.contains("replayout"), "{yaml}");
+    let pkgs = ok(&apkforge(
+        &[
+            "image",
+            "show-packages",
+            "testdata/apko.yaml",
+            "--arch",
+            "x86_64",
+            "--cache-dir",
+            &cache,
+        ],
+        &cli,
+    ));
+    assert_eq!(
+        pkgs.lines().collect::<Vec<_>>(),
+        vec!["pretend-baselayout-1.0.0-r0", "replayout-1.0.0-r0"]
+    );
+    let pkgs = ok(&apkforge(
+        &[
+            "image",
+            "show-packages",
+            "testdata/apko.yaml",
+            "--arch",
+            "aarch64",
+            "--format",
+            "{{.Name}}={{.Version}} {{.Arch}}",
+            "--cache-dir",
+            &cache,
+        ],
+        &cli,
+    ));
+    assert!(pkgs.contains("replayout=1.0.0-r0 aarch64"), "{pkgs}");
+    let dot = ok(&apkforge(
+        &[
+            "image",
+            "dot",
+            "testdata/apko.yaml",
+            "--arch",
+            "x86_64",
+            "--cache-dir",
+            &cache,
+        ],
+        &cli,
+    ));
+    assert!(
+        dot.starts_with("digraph") && dot.contains("\"world\" -> \"replayout\""),
+        "{dot}"
+    );
+    let out = tmp.path().join("rootfs.tar.gz");
+    ok(&apkforge(
+        &[
+            "image",
+            "build-minirootfs",
+            "testdata/apko.yaml",
+            out.to_str().unwrap(),
+            "--build-arch",
+            "x86_64",
+            "--cache-dir",
+            &cache,
+        ],
+        &cli,
+    ));
+    let list = Command::new("tar").arg("tzf").arg(&out).output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.lines().any(|l| l == "usr/lib/apk/db/installed"),
+        "{list}"
+    );
+}
