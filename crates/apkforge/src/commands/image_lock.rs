@@ -129,10 +129,10 @@ pub fn dot(args: &DotArgs) -> Result<ExitCode> {
             let provider = pkgs
                 .iter()
                 .find(|(_, q)| q.name == d.name || q.provides.iter().any(|pr| pr.name == d.name));
-            if let Some((_, q)) = provider {
-                if q.name != p.name {
-                    println!("  \"{}\" -> \"{}\" [label=\"{}\"];", p.name, q.name, d.name);
-                }
+            if let Some((_, q)) = provider
+                && q.name != p.name
+            {
+                println!("  \"{}\" -> \"{}\" [label=\"{}\"];", p.name, q.name, d.name);
             }
         }
     }
