@@ -446,6 +446,17 @@ fn build_arch(
         source,
     })?;
     crate::certs::add_certificates(&mut tree, &req.certificates, created).map_err(tree_err)?;
+    for (name, cmd) in &req.services {
+        let dir = format!("sv/{name}");
+        tree.mkdir_all(&dir, 0o777, 0).map_err(tree_err)?;
+        tree.write_file(
+            &format!("{dir}/run"),
+            format!("#!/bin/execlineb\n{cmd}\n").into_bytes(),
+            0o755,
+            0,
+        )
+        .map_err(tree_err)?;
+    }
     rootfs::busybox::link_applets(&mut tree).map_err(tree_err)?;
 
     reporter.phase(&format!("{arch}: writing layer ({} files)", tree.len()));

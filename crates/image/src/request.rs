@@ -34,6 +34,9 @@ pub struct BuildRequest {
     pub paths: Vec<PathMutation>,
     /// Additional CA certificates: (name, PEM).
     pub certificates: Vec<(String, String)>,
+    /// s6 services (`entrypoint.services`): name → command, written to
+    /// `/sv/<name>/run`.
+    pub services: BTreeMap<String, String>,
     /// OCI entrypoint.
     pub entrypoint: Vec<String>,
     /// OCI cmd.

@@ -9,7 +9,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use apk_format::tar_write::{TarHeader, TarKind, TarWriter};
-use flate2::Compression;
 use sha2::{Digest, Sha256};
 
 use crate::tree::{Content, NodeKind, Tree};
@@ -149,7 +148,8 @@ impl Read for ReadAt<'_> {
     }
 }
 
-/// Writes the tree as a gzip'd tar into `out` at gzip level `level`.
+/// Writes the tree as a gzip'd tar into `out` at gzip level `level`
+/// (1-12), compressed in parallel 1 MiB members (see [`crate::pgzip`]).
 pub fn write_layer(tree: &Tree, out: &Path, level: u32) -> Result<LayerInfo, LayerError> {
     let names = OwnerNames::from_tree(tree);
     let blob = HashWrite {
@@ -157,7 +157,10 @@ pub fn write_layer(tree: &Tree, out: &Path, level: u32) -> Result<LayerInfo, Lay
         hasher: Sha256::new(),
         len: 0,
     };
-    let gz = apk_format::package_write::gzip_encoder(blob, Compression::new(level));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let gz = crate::pgzip::ParallelGzip::new(blob, level, threads);
     let tar_hash = HashWrite {
         inner: gz,
         hasher: Sha256::new(),

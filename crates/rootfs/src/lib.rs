@@ -10,6 +10,7 @@ pub mod busybox;
 pub mod install;
 pub mod layer;
 pub mod paths;
+pub mod pgzip;
 pub mod tree;
 
 pub use install::{InstallError, Installer, PackageSource};

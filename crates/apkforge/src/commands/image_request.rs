@@ -79,6 +79,28 @@ pub fn build_request(config: &Config, flags: &ResolveArgs) -> Result<BuildReques
     if config.contents.baseimage.is_some() {
         bail!("`contents.baseimage` is not supported yet");
     }
+    if config.format == Some(image_config::LayerFormat::Erofs) {
+        bail!("`format: erofs` is not supported; use the default tar format");
+    }
+    if config.layering_enabled().is_some() {
+        eprintln!("warning: `layering` is not supported yet; building a single layer");
+    }
+    let mut annotations = config.annotations.clone();
+    if !config.vcs_url.is_empty() {
+        // `url@commit`, as apko records it.
+        let (url, commit) = match config.vcs_url.rsplit_once('@') {
+            Some((u, c)) if !c.contains('/') => (u.to_string(), Some(c.to_string())),
+            _ => (config.vcs_url.clone(), None),
+        };
+        annotations
+            .entry("org.opencontainers.image.source".into())
+            .or_insert(url);
+        if let Some(c) = commit {
+            annotations
+                .entry("org.opencontainers.image.revision".into())
+                .or_insert(c);
+        }
+    }
     Ok(BuildRequest {
         archs: archs.iter().map(|a| a.apk_name().to_string()).collect(),
         repositories: c
@@ -117,7 +139,8 @@ pub fn build_request(config: &Config, flags: &ResolveArgs) -> Result<BuildReques
         work_dir: (!config.work_dir.is_empty()).then(|| config.work_dir.clone()),
         stop_signal: (!config.stop_signal.is_empty()).then(|| config.stop_signal.clone()),
         volumes: config.volumes.clone(),
-        annotations: config.annotations.clone(),
+        annotations,
+        services: config.entrypoint.services.clone(),
     })
 }
 
