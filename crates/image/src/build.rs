@@ -22,8 +22,12 @@ use crate::time::rfc3339;
 pub trait Reporter: Sync {
     /// A new phase began (e.g. `x86_64: installing 16 packages`).
     fn phase(&self, _message: &str) {}
+    /// Downloads of `total` packages begin.
+    fn fetch_started(&self, _total: usize) {}
     /// A package is available locally.
     fn package_ready(&self, _name: &str, _bytes: u64) {}
+    /// All downloads are done.
+    fn fetch_finished(&self) {}
 }
 
 /// Reports nothing.
@@ -364,7 +368,10 @@ fn build_arch(
         .iter()
         .map(|(l, r)| (l.clone(), arch.to_string(), r.clone()))
         .collect();
-    let files = client.fetch_packages(&items, &RepoProgress(reporter))?;
+    reporter.fetch_started(items.len());
+    let files = client.fetch_packages(&items, &RepoProgress(reporter));
+    reporter.fetch_finished();
+    let files = files?;
     let expanded: Vec<Result<apk_repo::ExpandedPackage, RepoError>> = std::thread::scope(|s| {
         let chunks: Vec<_> = files
             .chunks(files.len().div_ceil(2).max(1))

@@ -12,9 +12,20 @@ use crate::cli::ImageBuildArgs;
 use crate::commands::image_request::{build_date, build_request, cache_dir, load_config};
 use crate::output::write_atomic;
 
-/// Progress as plain log lines on stderr.
+/// Progress on stderr: a download bar on a terminal, plain lines otherwise.
 pub struct LogReporter {
     pub fancy: bool,
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+}
+
+impl LogReporter {
+    /// A reporter; `fancy` draws bars (use when stderr is a terminal).
+    pub fn new(fancy: bool) -> LogReporter {
+        LogReporter {
+            fancy,
+            bar: std::sync::Mutex::new(None),
+        }
+    }
 }
 
 impl Reporter for LogReporter {
@@ -23,6 +34,37 @@ impl Reporter for LogReporter {
             eprintln!("\x1b[1m==>\x1b[0m {message}");
         } else {
             eprintln!("==> {message}");
+        }
+    }
+
+    fn fetch_started(&self, total: usize) {
+        if !self.fancy {
+            return;
+        }
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("    {bar:30} {pos}/{len} packages {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        if let Ok(mut b) = self.bar.lock() {
+            *b = Some(bar);
+        }
+    }
+
+    fn package_ready(&self, name: &str, _bytes: u64) {
+        if let Ok(b) = self.bar.lock()
+            && let Some(bar) = b.as_ref()
+        {
+            bar.set_message(name.to_string());
+            bar.inc(1);
+        }
+    }
+
+    fn fetch_finished(&self) {
+        if let Ok(mut b) = self.bar.lock()
+            && let Some(bar) = b.take()
+        {
+            bar.finish_and_clear();
         }
     }
 }
@@ -113,9 +155,7 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
     if args.resolve.ignore_signatures {
         eprintln!("warning: --ignore-signatures: repository index signatures are NOT verified");
     }
-    let reporter = LogReporter {
-        fancy: std::io::stderr().is_terminal(),
-    };
+    let reporter = LogReporter::new(std::io::stderr().is_terminal());
     let built = image::build(&req, &opts, &reporter)?;
     let images: Vec<oci::Image> = built.archs.iter().map(|a| a.image.clone()).collect();
     let index = if layout {

@@ -96,7 +96,7 @@ pub fn minirootfs(args: &MinirootfsArgs) -> Result<ExitCode> {
     let built = image::build(
         &req,
         &opts,
-        &crate::commands::image_build::LogReporter { fancy: false },
+        &crate::commands::image_build::LogReporter::new(false),
     )?;
     let layer = &built.archs[0].image.layers[0];
     std::fs::rename(&layer.blob, &args.output)
