@@ -354,7 +354,19 @@ pub fn build(
     })
 }
 
-fn build_arch(
+/// An assembled file system.
+pub struct Assembled {
+    /// The tree.
+    pub tree: rootfs::Tree,
+    /// Installed packages in order.
+    pub installed: Vec<PackageRecord>,
+    /// Build date used.
+    pub created: u64,
+}
+
+/// Fetches and installs `packages` (a resolution for `arch`) and lays out
+/// every generated file: the image's file system, before any layer.
+pub fn assemble(
     client: &RepoClient,
     req: &BuildRequest,
     opts: &BuildOptions,
@@ -362,7 +374,7 @@ fn build_arch(
     packages: &[(RepoLine, PackageRecord)],
     key_files: &[(String, Vec<u8>)],
     reporter: &dyn Reporter,
-) -> Result<ArchImage, BuildError> {
+) -> Result<Assembled, BuildError> {
     reporter.phase(&format!("{arch}: fetching {} packages", packages.len()));
     let items: Vec<(RepoLine, String, PackageRecord)> = packages
         .iter()
@@ -465,7 +477,27 @@ fn build_arch(
         .map_err(tree_err)?;
     }
     rootfs::busybox::link_applets(&mut tree).map_err(tree_err)?;
+    Ok(Assembled {
+        tree,
+        installed,
+        created,
+    })
+}
 
+fn build_arch(
+    client: &RepoClient,
+    req: &BuildRequest,
+    opts: &BuildOptions,
+    arch: &str,
+    packages: &[(RepoLine, PackageRecord)],
+    key_files: &[(String, Vec<u8>)],
+    reporter: &dyn Reporter,
+) -> Result<ArchImage, BuildError> {
+    let Assembled {
+        tree,
+        installed,
+        created,
+    } = assemble(client, req, opts, arch, packages, key_files, reporter)?;
     reporter.phase(&format!("{arch}: writing layer ({} files)", tree.len()));
     let blob = opts.work_dir.join(format!("layer-{arch}.tar.gz"));
     let layer =

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod apkdb;
 pub mod busybox;
+pub mod extract;
 pub mod install;
 pub mod layer;
 pub mod paths;
