@@ -199,3 +199,41 @@ fn show_config_packages_dot_and_minirootfs() {
         "{list}"
     );
 }
+
+fn alpine_yaml(url: &str) -> String {
+    format!(
+        "contents:\n  keyring:\n    - {url}/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub\n  repositories:\n    - {url}/alpine-3.19\n  packages:\n    - busybox\narchs: [x86_64]\n"
+    )
+}
+
+#[test]
+fn concurrent_builds_share_a_cache_and_offline_uses_it() {
+    let fx = fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let server = testsupport::FileServer::start(&fx, testsupport::ServerOptions::default());
+    fs::write(d.join("a.yaml"), alpine_yaml(&server.url)).unwrap();
+    // Two builds at once into one (cold) cache.
+    let spawn = |out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_apkforge"))
+            .args(["image", "build", "a.yaml", "x:1", out, "--cache-dir", "cache"])
+            .current_dir(d)
+            .env("SOURCE_DATE_EPOCH", "0")
+            .output()
+    };
+    let (one, two) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("one.tar").unwrap());
+        let b = s.spawn(|| spawn("two.tar").unwrap());
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    ok(&one);
+    ok(&two);
+    assert_eq!(fs::read(d.join("one.tar")).unwrap(), fs::read(d.join("two.tar")).unwrap());
+    // With the server gone, --offline builds from the cache alone.
+    drop(server);
+    ok(&apkforge(&["image", "build", "a.yaml", "x:1", "three.tar", "--cache-dir", "cache", "--offline"], d));
+    assert_eq!(fs::read(d.join("one.tar")).unwrap(), fs::read(d.join("three.tar")).unwrap());
+    // A cold cache offline is a clear error naming what is missing.
+    let err = fail(&apkforge(&["image", "build", "a.yaml", "x:1", "four.tar", "--cache-dir", "cold", "--offline"], d));
+    assert!(err.contains("--offline") && err.contains("alpine-keys"), "{err}");
+}
