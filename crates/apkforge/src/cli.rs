@@ -30,6 +30,78 @@ pub enum Command {
     Image(ImageCommand),
     /// Store registry credentials in the docker config file.
     Login(LoginArgs),
+    /// Build apk packages from melange recipes.
+    #[command(subcommand)]
+    Package(PackageCommand),
+}
+
+/// `apkforge package ...`: melange's commands.
+#[derive(Debug, Subcommand)]
+pub enum PackageCommand {
+    /// Build the packages of a recipe in a sandbox.
+    Build(Box<PackageBuildArgs>),
+    /// Print the fully evaluated recipe as JSON, without building.
+    Compile(PackageCompileArgs),
+    /// Run a recipe's `test:` pipelines against its built package.
+    Test(Box<PackageBuildArgs>),
+    /// Check a recipe for common mistakes.
+    Lint(PackageCompileArgs),
+}
+
+/// `package compile` / `package lint`
+#[derive(Debug, Args)]
+pub struct PackageCompileArgs {
+    /// The melange recipe.
+    pub recipe: PathBuf,
+    /// Architecture to evaluate for (default: the host's).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Directories searched for `uses:` pipelines before the built-in ones.
+    #[arg(long = "pipeline-dir")]
+    pub pipeline_dirs: Vec<PathBuf>,
+}
+
+/// `package build` / `package test`
+#[derive(Debug, Args)]
+pub struct PackageBuildArgs {
+    /// The melange recipe.
+    pub recipe: PathBuf,
+    /// Architecture to build for (only the host's can run here).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Sign packages and the index with this RSA private key.
+    #[arg(long)]
+    pub signing_key: Option<PathBuf>,
+    /// Output directory; packages go to `<out-dir>/<arch>/`.
+    #[arg(long, default_value = "./packages")]
+    pub out_dir: PathBuf,
+    /// Extra repositories for the build environment.
+    #[arg(short = 'r', long = "repository-append")]
+    pub repository_append: Vec<String>,
+    /// Extra keys for the build environment.
+    #[arg(short = 'k', long = "keyring-append")]
+    pub keyring_append: Vec<String>,
+    /// Directory copied into the workspace before the pipeline.
+    #[arg(long)]
+    pub source_dir: Option<PathBuf>,
+    /// Directories searched for `uses:` pipelines before the built-in ones.
+    #[arg(long = "pipeline-dir")]
+    pub pipeline_dirs: Vec<PathBuf>,
+    /// Cache directory (default: the user cache dir).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Sandbox runner (only `bubblewrap`).
+    #[arg(long, default_value = "bubblewrap")]
+    pub runner: String,
+    /// Allow network access in build steps.
+    #[arg(long)]
+    pub network: bool,
+    /// Keep the workspace of a failed build and print how to enter it.
+    #[arg(long)]
+    pub debug: bool,
+    /// Accept repository indexes whose signature does not verify.
+    #[arg(long)]
+    pub ignore_signatures: bool,
 }
 
 /// `login`
@@ -46,6 +118,9 @@ pub struct LoginArgs {
     /// Password (prefer --password-stdin).
     #[arg(short, long)]
     pub password: Option<String>,
+    /// Allow plain HTTP to this registry (loopback hosts always may).
+    #[arg(long = "insecure-registry")]
+    pub insecure_registries: Vec<String>,
 }
 
 /// `image publish`
@@ -83,6 +158,13 @@ pub struct ImagePublishArgs {
     /// gzip level of layers (1 fastest .. 9 smallest).
     #[arg(long, default_value_t = 6)]
     pub compression_level: u32,
+    /// Build exactly the packages of this lock file (see `image lock`).
+    #[arg(long)]
+    pub lockfile: Option<PathBuf>,
+    /// Blobs larger than this many bytes are uploaded in chunks of this
+    /// size (PATCH); smaller ones with a single PUT.
+    #[arg(long, default_value_t = 32 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub upload_chunk_size: u64,
 }
 
 /// `apkforge image ...`: apko's commands.

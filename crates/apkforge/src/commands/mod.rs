@@ -1,24 +1,25 @@
 //! One module per command.
 
 mod apk_inspect;
-mod apk_pack;
+pub mod apk_pack;
 mod apk_verify;
 mod apk_version;
-mod image_build;
-mod image_lock;
+pub mod image_build;
+pub mod image_lock;
 mod image_publish;
-mod image_request;
+pub mod image_request;
 mod image_show;
 mod index;
 mod keygen;
 mod login;
+mod package;
 mod sign;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{ApkCommand, Cli, Command, ImageCommand};
+use crate::cli::{ApkCommand, Cli, Command, ImageCommand, PackageCommand};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -36,6 +37,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Image(ImageCommand::BuildMinirootfs(args)) => image_lock::minirootfs(&args),
         Command::Image(ImageCommand::Dot(args)) => image_lock::dot(&args),
         Command::Login(args) => login::run(&args),
+        Command::Package(PackageCommand::Build(args)) => package::build(&args),
+        Command::Package(PackageCommand::Compile(args)) => package::compile(&args),
+        Command::Package(PackageCommand::Test(args)) => package::test(&args),
+        Command::Package(PackageCommand::Lint(args)) => package::lint(&args),
         Command::Image(ImageCommand::ShowConfig(args)) => image_show::show_config(&args),
         Command::Image(ImageCommand::ShowPackages(args)) => image_show::show_packages(&args),
     }

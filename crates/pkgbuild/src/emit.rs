@@ -1,0 +1,231 @@
+//! Turning `melange-out/<name>` directories into signed packages and the
+//! repository index.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use apk_format::Dependency;
+use apk_format::index::{IndexEntry, entry_for_package};
+use apk_format::index_archive::{read_index_archive, sign_index_archive, write_index_archive};
+use apk_format::package_write::{PackageBuilder, tree_from_dir};
+use apk_format::record::PackageRecord;
+use recipe::CompiledRecipe;
+
+use crate::{BuildOptions, Log, PkgBuildError};
+
+/// A package written by the build.
+#[derive(Clone, Debug)]
+pub struct EmittedPackage {
+    /// Where it was written.
+    pub path: PathBuf,
+    /// Its metadata (with `C:` and `S:`).
+    pub record: PackageRecord,
+}
+
+struct Output<'a> {
+    name: String,
+    description: String,
+    url: String,
+    commit: String,
+    dependencies: &'a recipe::types::Dependencies,
+    options: Option<&'a recipe::types::PackageOptions>,
+    scriptlets: Option<&'a recipe::types::Scriptlets>,
+}
+
+fn atoms(package: &str, list: &[recipe::Str]) -> Result<Vec<Dependency>, PkgBuildError> {
+    list.iter()
+        .flat_map(|s| s.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .map(|a| {
+            Dependency::parse(&a).map_err(|e| PkgBuildError::Atom {
+                package: package.to_string(),
+                atom: a.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Packages the main package and every enabled subpackage.
+pub fn emit_all(
+    recipe: &CompiledRecipe,
+    opts: &BuildOptions<'_>,
+    arch: &str,
+    workspace: &Path,
+    log: &dyn Log,
+) -> Result<Vec<EmittedPackage>, PkgBuildError> {
+    let p = &recipe.package;
+    let mut outputs = vec![Output {
+        name: p.name.to_string(),
+        description: p.description.to_string(),
+        url: p.url.to_string(),
+        commit: p.commit.to_string(),
+        dependencies: &p.dependencies,
+        options: p.options.as_ref(),
+        scriptlets: p.scriptlets.as_ref(),
+    }];
+    for s in recipe.subpackages.iter().filter(|s| s.enabled) {
+        outputs.push(Output {
+            name: s.name.to_string(),
+            description: s.description.to_string(),
+            url: s.url.to_string(),
+            commit: if s.commit.is_empty() {
+                p.commit.to_string()
+            } else {
+                s.commit.to_string()
+            },
+            dependencies: &s.dependencies,
+            options: s.options.as_ref(),
+            scriptlets: s.scriptlets.as_ref(),
+        });
+    }
+    let version = format!("{}-r{}", p.version, p.epoch);
+    let license = p
+        .copyright
+        .iter()
+        .map(|c| c.license.to_string())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let dir = opts.out_dir.join(arch);
+    std::fs::create_dir_all(&dir).map_err(|source| PkgBuildError::Work {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut emitted = Vec::new();
+    for o in outputs {
+        let content = workspace.join("melange-out").join(&o.name);
+        let files = sca::files_from_dir(&content).map_err(|e| PkgBuildError::Sca {
+            package: o.name.clone(),
+            reason: e.to_string(),
+        })?;
+        let sca_opts = sca::ScaOptions {
+            package_name: o.name.clone(),
+            version: version.clone(),
+            no_provides: o.options.is_some_and(|x| x.no_provides),
+            no_depends: o.options.is_some_and(|x| x.no_depends),
+            no_commands: o.options.is_some_and(|x| x.no_commands),
+            runtime: atoms(&o.name, &o.dependencies.runtime)?,
+            provides: atoms(&o.name, &o.dependencies.provides)?,
+            versioned_pc_depends: false,
+        };
+        // Configured plus generated, minus what the package provides itself.
+        let found = sca::analyze(&files, &sca_opts).map_err(|e| PkgBuildError::Sca {
+            package: o.name.clone(),
+            reason: e.to_string(),
+        })?;
+        for w in &found.warnings {
+            log.line(&format!("    warning: {}: {}", w.path, w.message));
+        }
+        let (depends, provides) = (found.depends, found.provides);
+        let record = PackageRecord {
+            name: o.name.clone(),
+            version: version.clone(),
+            arch: arch.to_string(),
+            description: o.description.clone(),
+            url: o.url.clone(),
+            license: license.clone(),
+            origin: Some(p.name.to_string()),
+            commit: Some(o.commit.clone()),
+            depends,
+            provides,
+            replaces: atoms(&o.name, &o.dependencies.replaces)?,
+            provider_priority: o.dependencies.provider_priority.parse().ok(),
+            replaces_priority: o.dependencies.replaces_priority.parse().ok(),
+            ..Default::default()
+        };
+        let mut builder = PackageBuilder::new(record, opts.source_date_epoch);
+        builder.entries(tree_from_dir(&content).map_err(|e| PkgBuildError::Output {
+            what: o.name.clone(),
+            reason: e.to_string(),
+        })?);
+        if let Some(s) = o.scriptlets {
+            for (name, body) in [
+                (".pre-install", &s.pre_install),
+                (".post-install", &s.post_install),
+                (".pre-deinstall", &s.pre_deinstall),
+                (".post-deinstall", &s.post_deinstall),
+                (".pre-upgrade", &s.pre_upgrade),
+                (".post-upgrade", &s.post_upgrade),
+                (".trigger", &s.trigger.script),
+            ] {
+                if !body.is_empty() {
+                    builder.script(name, body.as_bytes().to_vec());
+                }
+            }
+        }
+        let target = dir.join(format!("{}-{version}.apk", o.name));
+        let out_err = |reason: String| PkgBuildError::Output {
+            what: target.display().to_string(),
+            reason,
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| out_err(e.to_string()))?;
+        let mut scratch = tempfile::tempfile_in(&dir).map_err(|e| out_err(e.to_string()))?;
+        let written = {
+            let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+            let written = builder
+                .write(&mut w, &mut scratch, opts.signing_key)
+                .map_err(|e| out_err(e.to_string()))?;
+            std::io::Write::flush(&mut w).map_err(|e| out_err(e.to_string()))?;
+            written
+        };
+        tmp.persist(&target)
+            .map_err(|e| out_err(e.error.to_string()))?;
+        log.line(&format!(
+            "==> wrote {} ({})",
+            target.display(),
+            written.checksum
+        ));
+        emitted.push(EmittedPackage {
+            path: target,
+            record: written.record,
+        });
+    }
+    Ok(emitted)
+}
+
+/// Adds the packages to `<out>/<arch>/APKINDEX.tar.gz` (replacing entries
+/// of the same name and version), sorted, signed when a key is given.
+pub fn update_index(
+    opts: &BuildOptions<'_>,
+    arch: &str,
+    emitted: &[EmittedPackage],
+) -> Result<PathBuf, PkgBuildError> {
+    let path = opts.out_dir.join(arch).join("APKINDEX.tar.gz");
+    let err = |reason: String| PkgBuildError::Output {
+        what: path.display().to_string(),
+        reason,
+    };
+    let mut entries: Vec<IndexEntry> = match File::open(&path) {
+        Ok(f) => {
+            read_index_archive(BufReader::new(f))
+                .map_err(|e| err(e.to_string()))?
+                .entries
+        }
+        Err(_) => Vec::new(),
+    };
+    for e in emitted {
+        let size = e.record.file_size.unwrap_or(0);
+        let checksum = e.record.checksum.clone().unwrap_or_default();
+        let entry = entry_for_package(&e.record, &checksum, size, None);
+        entries.retain(|x| {
+            !(x.package.name == entry.package.name && x.package.version == entry.package.version)
+        });
+        entries.push(entry);
+    }
+    entries.sort_by(|a, b| {
+        a.package
+            .name
+            .cmp(&b.package.name)
+            .then_with(|| apk_format::version::compare(&a.package.version, &b.package.version))
+    });
+    let mut bytes = write_index_archive("", &entries).map_err(|e| err(e.to_string()))?;
+    if let Some(key) = opts.signing_key {
+        bytes = sign_index_archive(&bytes, key).map_err(|e| err(e.to_string()))?;
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(e.to_string()))?;
+    std::io::Write::write_all(tmp.as_file_mut(), &bytes).map_err(|e| err(e.to_string()))?;
+    tmp.persist(&path).map_err(|e| err(e.error.to_string()))?;
+    Ok(path)
+}
