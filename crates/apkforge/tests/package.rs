@@ -187,8 +187,31 @@ fn example_recipe_builds_verifies_installs_and_runs() {
         "{doc:?}"
     );
 
-    // The package installs into an image, which runs it.
+    // `package test` runs the recipe's test pipeline against the built package.
     let fx = fixtures();
+    let alpine = fx.join("alpine-3.19");
+    let alpine_key = fx.join("alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub");
+    let out = ok(&apkforge(
+        &[
+            "package",
+            "test",
+            "hello.yaml",
+            "--out-dir",
+            "packages",
+            "--signing-key",
+            "test.rsa",
+            "-r",
+            alpine.to_str().unwrap(),
+            "-k",
+            alpine_key.to_str().unwrap(),
+            "--cache-dir",
+            "cache",
+        ],
+        d,
+    ));
+    assert!(out.contains("tests of hello passed"), "{out}");
+
+    // The package installs into an image, which runs it.
     let cfg = format!(
         "contents:\n  keyring:\n    - {fx}/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub\n    - test.rsa.pub\n  repositories:\n    - {fx}/alpine-3.19\n    - packages\n  packages:\n    - hello\nentrypoint:\n  command: hello\narchs: [x86_64]\n",
         fx = fx.display()

@@ -57,14 +57,8 @@ pub fn test(
     }
     log.line(&format!("==> {arch}: assembling the test environment"));
     crate::env::assemble(&env_recipe, &topts, &arch, &root, log)?;
-    let runner = crate::steps::StepRunner {
-        recipe: &env_recipe,
-        opts: &topts,
-        root: &root,
-        workspace: &workspace,
-        work: work.path(),
-        log,
-    };
+    let runner =
+        crate::steps::StepRunner::new(&env_recipe, &topts, &root, &workspace, work.path(), log);
     log.line(&format!("==> {arch}: testing {}", recipe.package.name));
     runner.run_all(&test.pipeline)
 }

@@ -148,7 +148,12 @@ pub fn build(
     }
     let arch = recipe.arch.apk_name().to_string();
     log.line(&format!("==> {arch}: assembling the build environment"));
+    let started = std::time::Instant::now();
     env::assemble(recipe, opts, &arch, &root, log)?;
+    log.line(&format!(
+        "    timing: environment {} ms",
+        started.elapsed().as_millis()
+    ));
     if let Some(src) = &opts.source_dir {
         steps::copy_tree(src, &workspace).map_err(|source| PkgBuildError::Work {
             path: src.clone(),
@@ -170,18 +175,12 @@ pub fn build(
             source,
         })?;
     }
-    let runner = steps::StepRunner {
-        recipe,
-        opts,
-        root: &root,
-        workspace: &workspace,
-        work: work.path(),
-        log,
-    };
+    let runner = steps::StepRunner::new(recipe, opts, &root, &workspace, work.path(), log);
     log.line(&format!(
         "==> {arch}: running the pipeline of {}",
         recipe.package.name
     ));
+    let started = std::time::Instant::now();
     let result = runner.run_all(&recipe.pipeline).and_then(|()| {
         for sub in recipe.subpackages.iter().filter(|s| s.enabled) {
             log.line(&format!("==> {arch}: running the pipeline of {}", sub.name));
@@ -196,7 +195,18 @@ pub fn build(
         }
         return Err(e);
     }
+    log.line(&format!(
+        "    timing: pipeline {} ms ({} sandbox starts, {} ms of them in sandbox setup)",
+        started.elapsed().as_millis(),
+        runner.starts.get(),
+        runner.setup_ms.get()
+    ));
+    let started = std::time::Instant::now();
     let emitted = emit::emit_all(recipe, opts, &arch, &workspace, log)?;
     let index = emit::update_index(opts, &arch, &emitted)?;
+    log.line(&format!(
+        "    timing: packaging {} ms",
+        started.elapsed().as_millis()
+    ));
     Ok((emitted, index))
 }

@@ -16,13 +16,37 @@ pub struct StepRunner<'a> {
     pub workspace: &'a Path,
     pub work: &'a Path,
     pub log: &'a dyn Log,
+    /// Sandboxes started.
+    pub starts: std::cell::Cell<u32>,
+    /// Time spent starting sandboxes (measured with an empty command).
+    pub setup_ms: std::cell::Cell<u128>,
 }
 
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-impl StepRunner<'_> {
+impl<'a> StepRunner<'a> {
+    pub fn new(
+        recipe: &'a CompiledRecipe,
+        opts: &'a BuildOptions<'a>,
+        root: &'a Path,
+        workspace: &'a Path,
+        work: &'a Path,
+        log: &'a dyn Log,
+    ) -> Self {
+        StepRunner {
+            recipe,
+            opts,
+            root,
+            workspace,
+            work,
+            log,
+            starts: std::cell::Cell::new(0),
+            setup_ms: std::cell::Cell::new(0),
+        }
+    }
+
     pub fn run_all(&self, steps: &[CompiledStep]) -> Result<(), PkgBuildError> {
         for step in steps {
             self.run_step(step)?;
@@ -103,6 +127,17 @@ impl StepRunner<'_> {
                 argv: vec!["/bin/sh".into(), "-c".into(), script],
                 network: self.opts.network,
             };
+            if self.starts.get() == 0 {
+                // Measure once what starting a sandbox costs, with `true`.
+                let probe = RunSpec {
+                    argv: vec!["/bin/sh".into(), "-c".into(), "true".into()],
+                    ..spec.clone()
+                };
+                let t = std::time::Instant::now();
+                self.opts.runner.run(&probe, &mut |_| {})?;
+                self.setup_ms.set(t.elapsed().as_millis());
+            }
+            self.starts.set(self.starts.get() + 1);
             let code = self
                 .opts
                 .runner
