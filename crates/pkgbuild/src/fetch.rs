@@ -157,30 +157,30 @@ fn unpack(reader: Box<dyn Read + '_>, dest: &Path, strip: usize) -> Result<(), S
         }
         let rel: PathBuf = kept.iter().collect();
         let target = dest.join(&rel);
-        if let Some(link) = entry.link_name().map_err(|e| e.to_string())? {
-            if entry.header().entry_type().is_hard_link() {
-                let lparts: Vec<String> = link
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
-                if link.is_absolute() || lparts.iter().any(|p| p == "..") {
-                    return Err(format!(
-                        "hard link `{}` points outside the workspace",
-                        raw.display()
-                    ));
-                }
-                let lrel: PathBuf = lparts
-                    .iter()
-                    .filter(|p| p.as_str() != ".")
-                    .skip(strip)
-                    .collect();
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-                }
-                std::fs::hard_link(dest.join(lrel), &target)
-                    .map_err(|e| format!("{}: {e}", target.display()))?;
-                continue;
+        if let Some(link) = entry.link_name().map_err(|e| e.to_string())?
+            && entry.header().entry_type().is_hard_link()
+        {
+            let lparts: Vec<String> = link
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if link.is_absolute() || lparts.iter().any(|p| p == "..") {
+                return Err(format!(
+                    "hard link `{}` points outside the workspace",
+                    raw.display()
+                ));
             }
+            let lrel: PathBuf = lparts
+                .iter()
+                .filter(|p| p.as_str() != ".")
+                .skip(strip)
+                .collect();
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            std::fs::hard_link(dest.join(lrel), &target)
+                .map_err(|e| format!("{}: {e}", target.display()))?;
+            continue;
         }
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
