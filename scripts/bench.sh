@@ -42,3 +42,35 @@ measure "alpine-base warm build, OCI layout + SBOM" \
   "$bin" image build "$cfg" alpine-base:latest "$work/layout/" --cache-dir "$work/cache"
 measure "verify 100 alpine-3.19 packages" \
   bash -c "\"$bin\" apk verify -k \"$fixtures/alpine-keys\" \"$fixtures\"/alpine-3.19/x86_64/*.apk"
+
+# A trivial recipe: where the time of a package build goes.
+recipe="$work/trivial.yaml"
+cat > "$recipe" <<YAML
+package:
+  name: trivial
+  version: 1.0.0
+  epoch: 0
+  description: a trivial package
+  copyright:
+    - license: MIT
+environment:
+  contents:
+    keyring:
+      - $fixtures/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub
+    repositories:
+      - $fixtures/alpine-3.19
+    packages:
+      - busybox
+pipeline:
+  - runs: |
+      mkdir -p \${{targets.destdir}}/usr/share/trivial
+      echo hi > \${{targets.destdir}}/usr/share/trivial/hi
+YAML
+(cd "$work" && "$bin" keygen bench --bits 2048 >/dev/null)
+"$bin" package build "$recipe" --signing-key "$work/bench.rsa" --out-dir "$work/pk" --cache-dir "$work/cache" >/dev/null 2>&1
+measure "trivial recipe: package build (warm cache)" \
+  "$bin" package build "$recipe" --signing-key "$work/bench.rsa" --out-dir "$work/pk" --cache-dir "$work/cache"
+for _ in 1 2 3; do
+  "$bin" package build "$recipe" --signing-key "$work/bench.rsa" --out-dir "$work/pk" --cache-dir "$work/cache" 2>&1 >/dev/null | grep timing | tr '\n' ' '
+  echo
+done

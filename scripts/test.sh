@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # tools (runc, umoci, skopeo, podman), a registry, and basic utilities.
 need_apt=()
 for pair in tar:tar gzip:gzip runc:runc umoci:umoci skopeo:skopeo busybox:busybox-static \
-            podman:podman docker-registry:docker-registry htpasswd:apache2-utils bwrap:bubblewrap; do
+            podman:podman docker-registry:docker-registry htpasswd:apache2-utils bwrap:bubblewrap \
+            openssl:openssl; do
   tool="${pair%%:*}" pkg="${pair#*:}"
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

@@ -216,7 +216,15 @@ fn concurrent_builds_share_a_cache_and_offline_uses_it() {
     // Two builds at once into one (cold) cache.
     let spawn = |out: &str| {
         Command::new(env!("CARGO_BIN_EXE_apkforge"))
-            .args(["image", "build", "a.yaml", "x:1", out, "--cache-dir", "cache"])
+            .args([
+                "image",
+                "build",
+                "a.yaml",
+                "x:1",
+                out,
+                "--cache-dir",
+                "cache",
+            ])
             .current_dir(d)
             .env("SOURCE_DATE_EPOCH", "0")
             .output()
@@ -228,12 +236,45 @@ fn concurrent_builds_share_a_cache_and_offline_uses_it() {
     });
     ok(&one);
     ok(&two);
-    assert_eq!(fs::read(d.join("one.tar")).unwrap(), fs::read(d.join("two.tar")).unwrap());
+    assert_eq!(
+        fs::read(d.join("one.tar")).unwrap(),
+        fs::read(d.join("two.tar")).unwrap()
+    );
     // With the server gone, --offline builds from the cache alone.
     drop(server);
-    ok(&apkforge(&["image", "build", "a.yaml", "x:1", "three.tar", "--cache-dir", "cache", "--offline"], d));
-    assert_eq!(fs::read(d.join("one.tar")).unwrap(), fs::read(d.join("three.tar")).unwrap());
+    ok(&apkforge(
+        &[
+            "image",
+            "build",
+            "a.yaml",
+            "x:1",
+            "three.tar",
+            "--cache-dir",
+            "cache",
+            "--offline",
+        ],
+        d,
+    ));
+    assert_eq!(
+        fs::read(d.join("one.tar")).unwrap(),
+        fs::read(d.join("three.tar")).unwrap()
+    );
     // A cold cache offline is a clear error naming what is missing.
-    let err = fail(&apkforge(&["image", "build", "a.yaml", "x:1", "four.tar", "--cache-dir", "cold", "--offline"], d));
-    assert!(err.contains("--offline") && err.contains("alpine-keys"), "{err}");
+    let err = fail(&apkforge(
+        &[
+            "image",
+            "build",
+            "a.yaml",
+            "x:1",
+            "four.tar",
+            "--cache-dir",
+            "cold",
+            "--offline",
+        ],
+        d,
+    ));
+    assert!(
+        err.contains("--offline") && err.contains("alpine-keys"),
+        "{err}"
+    );
 }

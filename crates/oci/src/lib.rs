@@ -88,6 +88,7 @@ mod image;
 mod json;
 mod layout;
 mod model;
+pub mod registry;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -4,7 +4,7 @@
 //!
 //! # Rules, in melange's generator order
 //!
-//! 1. **Shared objects** ([`so`](crate::so)). Every regular file, and every
+//! 1. **Shared objects**. Every regular file, and every
 //!    symlink (followed inside the package), that is ELF:
 //!    - `PT_INTERP` → `so:<basename>`, `ld-musl-*` renamed `libc.musl-*`
 //!      (Alpine's musl provides `so:libc.musl-x86_64.so.1`);
@@ -69,27 +69,39 @@
 //!
 //! # How abuild (Alpine) differs
 //!
-//! Alpine's packages are built by abuild, whose tracing rules differ from
-//! melange's in these ways (the fixture test excludes exactly these):
+//! Alpine's packages are built by abuild (`abuild.in`: `scan_shared_objects`,
+//! `prepare_command_provides`, `scan_pkgconfig_depends`), whose tracing
+//! differs from melange's. These differences show in the Alpine fixtures,
+//! and `tests/alpine.rs` excludes exactly these cases, checking each one
+//! is the difference named:
 //!
 //! - **soname versions**: abuild provides `so:<soname>=<suffix of the
 //!   file name after .so.>` (`libz.so.1.3.1` → `so:libz.so.1=1.3.1`);
 //!   melange takes the digits after `.so.` in the soname (`=1`).
-//! - **unversioned sonames**: abuild also provides libraries without
-//!   `DT_SONAME` (`so:<file name>=0`), and looks in `ldpath` and `RPATH`
-//!   directories too; melange needs a soname and only the library
-//!   directories above.
-//! - **commands**: abuild provides `cmd:` for symlinks in the bin
-//!   directories and for files executable by anyone (root's `test -x`),
-//!   and skips names containing `@`; melange needs regular files
-//!   executable by all.
-//! - **shebangs**: abuild generates no `cmd:` dependencies from scripts.
-//! - **`DT_NEEDED` without `.so.`** (e.g. `libfoo.so`): abuild depends on it
-//!   when an installed package provides it; melange ignores it.
-//! - **pkg-config**: abuild versions `pc:` provides with the `.pc` file's
-//!   `Version:` and its dependencies with the `Requires` constraints, and
-//!   reads only `usr/lib/pkgconfig` and `usr/share/pkgconfig`.
-//! - **so-ver**: abuild writes no `so-ver:` provides.
+//! - **command symlinks**: abuild provides `cmd:` for symlinks in the bin
+//!   directories (`sbin/lbu_commit -> lbu`); melange only for regular files.
+//! - **command modes**: abuild provides `cmd:` for files anyone may execute
+//!   (root's `test -x`, e.g. setuid `bin/bbsuid`, mode `4111`); melange
+//!   needs `mode & 0o555 == 0o555`.
+//! - **unversioned commands**: abuild before 3.8 (Alpine 3.13) wrote
+//!   `cmd:<name>` without a version; melange writes `=<full version>`.
+//!
+//! Everything else agrees on all 165 fixture packages: every `so:`
+//! dependency, and every provide by name. abuild also differs in ways these
+//! packages do not exercise:
+//!
+//! - it provides libraries without `DT_SONAME` (`so:<file name>=0`), and
+//!   looks in `ldpath` and `RPATH` directories too;
+//! - it skips command names containing `@`;
+//! - it generates no `cmd:` dependencies from shebangs;
+//! - it depends on `DT_NEEDED` entries without `.so.` (`libfoo.so`) when an
+//!   installed package provides them, and resolves unprovided ones through
+//!   `RPATH` to package names; melange drops those satisfied by vendored
+//!   sonames anywhere in the package;
+//! - it versions `pc:` provides with the `.pc` file's `Version:` and keeps
+//!   `Requires` constraints (see [`ScaOptions::versioned_pc_depends`]),
+//!   reading only `usr/lib/pkgconfig` and `usr/share/pkgconfig`;
+//! - it writes no `so-ver:` provides.
 
 mod elf;
 mod generators;

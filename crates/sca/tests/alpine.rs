@@ -89,7 +89,7 @@ fn check_package(apk: &Path, tally: &mut Tally) {
     let theirs_p: BTreeSet<String> = record.provides.iter().map(|d| d.to_string()).collect();
     let theirs_d: BTreeSet<String> = record.depends.iter().map(|d| d.to_string()).collect();
     let mut exact = true;
-    let mut except = |e: Exception, what: String, tally: &mut Tally| {
+    let except = |e: Exception, what: String, tally: &mut Tally| {
         tally
             .exceptions
             .entry(e)

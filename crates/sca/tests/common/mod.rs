@@ -56,6 +56,7 @@ pub fn unpack(apk: &Path, dest: &Path) -> Vec<FileInfo> {
         .arg("-C")
         .arg(dest)
         .arg("--no-same-owner")
+        .arg("--preserve-permissions")
         .arg("--warning=no-unknown-keyword")
         .status()
         .expect("running tar");
