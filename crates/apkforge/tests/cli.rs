@@ -1,51 +1,14 @@
 //! End-to-end tests through the `apkforge` binary, on the real fixtures.
 
+mod common;
+
+use common::{apkforge, fail, ok};
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use apk_format::index_archive::read_index_archive;
-
-fn fixtures() -> PathBuf {
-    if let Some(p) = std::env::var_os("APKFORGE_FIXTURES") {
-        return PathBuf::from(p);
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(
-        p.is_dir(),
-        "fixtures not found at {} (set APKFORGE_FIXTURES)",
-        p.display()
-    );
-    p
-}
-
-fn apkforge(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apkforge"))
-        .args(args)
-        .current_dir(dir)
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fail(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "unexpected success: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use testsupport::fixtures;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -238,10 +201,7 @@ fn keygen_pack_sign_index_roundtrip() {
     };
     ok(&pack("a.apk"));
     ok(&pack("b.apk"));
-    assert_eq!(
-        fs::read(d.join("a.apk")).unwrap(),
-        fs::read(d.join("b.apk")).unwrap()
-    );
+    common::assert_same_file(&d.join("a.apk"), &d.join("b.apk"));
     let out = ok(&apkforge(
         &["apk", "verify", "-k", "test.rsa.pub", "a.apk"],
         d,

@@ -2,40 +2,16 @@
 //! loopback HTTP, images run with umoci + runc, read by skopeo, SBOMs
 //! checked by the SPDX validator.
 
+mod common;
+
+use common::{apkforge, fail, ok};
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
 use testsupport::{FileServer, ServerOptions, fixtures};
-
-fn apkforge(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apkforge"))
-        .args(args)
-        .current_dir(dir)
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fail(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "unexpected success: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn tool(cmd: &mut Command) -> String {
     let out = cmd
@@ -134,10 +110,7 @@ fn alpine_image_runs_loads_and_is_reproducible() {
     build("one.tar");
     build("two.tar");
     // Byte-identical outputs, layout and tar.
-    assert_eq!(
-        fs::read(d.join("one.tar")).unwrap(),
-        fs::read(d.join("two.tar")).unwrap()
-    );
+    common::assert_same_file(&d.join("one.tar"), &d.join("two.tar"));
     let files = |root: &Path| {
         let mut v: Vec<(String, Vec<u8>)> = walk(root)
             .into_iter()

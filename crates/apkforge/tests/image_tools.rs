@@ -1,38 +1,14 @@
 //! Lock files, show-config, show-packages, dot and build-minirootfs.
 
+mod common;
+
+use common::{apkforge, fail, ok};
+
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output};
+
+use std::process::Command;
 
 use testsupport::fixtures;
-
-fn apkforge(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apkforge"))
-        .args(args)
-        .current_dir(dir)
-        .env("SOURCE_DATE_EPOCH", "0")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fail(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "unexpected success: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn lock_matches_apko_and_pins_the_build() {
@@ -53,9 +29,9 @@ fn lock_matches_apko_and_pins_the_build() {
         &cli,
     ));
     // Byte for byte what apko wrote for the same config and packages.
-    assert_eq!(
-        fs::read(t("apko.lock.json")).unwrap(),
-        fs::read(cli.join("testdata/apko.lock.json")).unwrap()
+    common::assert_same_file(
+        std::path::Path::new(&t("apko.lock.json")),
+        &cli.join("testdata/apko.lock.json"),
     );
     fs::create_dir(t("out")).unwrap();
     let out = t("out");
@@ -226,7 +202,7 @@ fn concurrent_builds_share_a_cache_and_offline_uses_it() {
                 "cache",
             ])
             .current_dir(d)
-            .env("SOURCE_DATE_EPOCH", "0")
+            .env("SOURCE_DATE_EPOCH", "1700000000")
             .output()
     };
     let (one, two) = std::thread::scope(|s| {
@@ -236,10 +212,7 @@ fn concurrent_builds_share_a_cache_and_offline_uses_it() {
     });
     ok(&one);
     ok(&two);
-    assert_eq!(
-        fs::read(d.join("one.tar")).unwrap(),
-        fs::read(d.join("two.tar")).unwrap()
-    );
+    common::assert_same_file(&d.join("one.tar"), &d.join("two.tar"));
     // With the server gone, --offline builds from the cache alone.
     drop(server);
     ok(&apkforge(
@@ -255,10 +228,7 @@ fn concurrent_builds_share_a_cache_and_offline_uses_it() {
         ],
         d,
     ));
-    assert_eq!(
-        fs::read(d.join("one.tar")).unwrap(),
-        fs::read(d.join("three.tar")).unwrap()
-    );
+    common::assert_same_file(&d.join("one.tar"), &d.join("three.tar"));
     // A cold cache offline is a clear error naming what is missing.
     let err = fail(&apkforge(
         &[

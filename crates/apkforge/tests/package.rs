@@ -2,39 +2,15 @@
 //! bubblewrap sandbox from the fixtures, its packages verified, installed
 //! into an image and run; failures leave no package behind.
 
+mod common;
+
+use common::{apkforge, fail, ok};
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use testsupport::{FileServer, ServerOptions, fixtures};
-
-fn apkforge(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apkforge"))
-        .args(args)
-        .current_dir(dir)
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fail(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "unexpected success: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
@@ -123,11 +99,7 @@ fn example_recipe_builds_verifies_installs_and_runs() {
             .join(format!("{name}-1.0.0-r0.apk"))
     };
     for name in ["hello", "hello-doc"] {
-        assert_eq!(
-            fs::read(apk("packages", name)).unwrap(),
-            fs::read(apk("again", name)).unwrap(),
-            "{name} is reproducible"
-        );
+        common::assert_same_file(&apk("packages", name), &apk("again", name));
     }
     ok(&apkforge(
         &[
