@@ -100,22 +100,51 @@ pub fn parse_annotations(flags: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
+/// What `image build` and `image publish` share.
+pub struct BuildInputs<'a> {
+    pub config: &'a Path,
+    pub resolve: &'a crate::cli::ResolveArgs,
+    pub annotations: &'a [String],
+    pub lockfile: Option<&'a Path>,
+    pub build_date: Option<&'a str>,
+    pub compression_level: u32,
+    pub work_dir: &'a Path,
+}
+
+/// Loads and validates the config, applies the flags and builds.
+pub fn build_config(inputs: &BuildInputs<'_>) -> Result<BuildOutput> {
+    let mut loaded = load_config(inputs.config, &inputs.resolve.include_paths)?;
+    loaded.config.validate()?;
+    let mut req = build_request(&loaded.config, inputs.resolve)?;
+    let lock = inputs
+        .lockfile
+        .map(|p| crate::commands::image_lock::read_lock(p, &loaded.checksum))
+        .transpose()?;
+    req.annotations
+        .extend(parse_annotations(inputs.annotations)?);
+    let opts = BuildOptions {
+        cache_dir: cache_dir(inputs.resolve),
+        offline: inputs.resolve.offline,
+        ignore_signatures: inputs.resolve.ignore_signatures,
+        source_date_epoch: build_date(inputs.build_date)?,
+        compression_level: inputs.compression_level.clamp(1, 9),
+        jobs: 8,
+        work_dir: inputs.work_dir.to_path_buf(),
+        lock,
+    };
+    if inputs.resolve.ignore_signatures {
+        eprintln!("warning: --ignore-signatures: repository index signatures are NOT verified");
+    }
+    let reporter = LogReporter::new(std::io::stderr().is_terminal());
+    Ok(image::build(&req, &opts, &reporter)?)
+}
+
 pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
     for f in &args.sbom_formats {
         if f != "spdx" && f != "cyclonedx" {
             bail!("--sbom-formats: unknown format `{f}` (expected spdx, cyclonedx)");
         }
     }
-    let mut loaded = load_config(&args.config, &args.resolve.include_paths)?;
-    loaded.config.validate()?;
-    let mut req = build_request(&loaded.config, &args.resolve)?;
-    let lock = args
-        .lockfile
-        .as_deref()
-        .map(|p| crate::commands::image_lock::read_lock(p, &loaded.checksum))
-        .transpose()?;
-    req.annotations
-        .extend(parse_annotations(&args.annotations)?);
     let layout = wants_layout(&args.output);
     let out_parent = if layout {
         args.output.clone()
@@ -142,21 +171,15 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
             &out_parent
         })
         .context("creating a work directory beside the output")?;
-    let opts = BuildOptions {
-        cache_dir: cache_dir(&args.resolve),
-        offline: args.resolve.offline,
-        ignore_signatures: args.resolve.ignore_signatures,
-        source_date_epoch: build_date(args.build_date.as_deref())?,
-        compression_level: args.compression_level.clamp(1, 9),
-        jobs: 8,
-        work_dir: work.path().to_path_buf(),
-        lock,
-    };
-    if args.resolve.ignore_signatures {
-        eprintln!("warning: --ignore-signatures: repository index signatures are NOT verified");
-    }
-    let reporter = LogReporter::new(std::io::stderr().is_terminal());
-    let built = image::build(&req, &opts, &reporter)?;
+    let built = build_config(&BuildInputs {
+        config: &args.config,
+        resolve: &args.resolve,
+        annotations: &args.annotations,
+        lockfile: args.lockfile.as_deref(),
+        build_date: args.build_date.as_deref(),
+        compression_level: args.compression_level,
+        work_dir: work.path(),
+    })?;
     let images: Vec<oci::Image> = built.archs.iter().map(|a| a.image.clone()).collect();
     let index = if layout {
         std::fs::create_dir_all(&args.output)

@@ -3,19 +3,16 @@
 //! also for one architecture, as apko) and prints
 //! `registry/repository@sha256:...` of the index.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use image::BuildOptions;
 use oci::registry::{
     BlobOutcome, Client, ClientOptions, DockerConfig, PushEvent, PushObserver, Reference,
 };
 
 use crate::cli::ImagePublishArgs;
-use crate::commands::image_build::{LogReporter, parse_annotations, write_sboms};
-use crate::commands::image_request::{build_date, build_request, cache_dir, load_config};
+use crate::commands::image_build::{BuildInputs, build_config, write_sboms};
 use crate::output::write_atomic;
 
 /// Push progress as log lines on stderr.
@@ -80,35 +77,19 @@ pub fn run(args: &ImagePublishArgs) -> Result<ExitCode> {
     client
         .authenticate_targets(&targets)
         .with_context(|| format!("publishing {}", args.tags.join(", ")))?;
-    let mut loaded = load_config(&args.config, &args.resolve.include_paths)?;
-    loaded.config.validate()?;
-    let mut req = build_request(&loaded.config, &args.resolve)?;
-    let lock = args
-        .lockfile
-        .as_deref()
-        .map(|p| crate::commands::image_lock::read_lock(p, &loaded.checksum))
-        .transpose()?;
-    req.annotations
-        .extend(parse_annotations(&args.annotations)?);
     let work = tempfile::Builder::new()
         .prefix(".apkforge-publish-")
         .tempdir()
         .context("creating a work directory")?;
-    let opts = BuildOptions {
-        cache_dir: cache_dir(&args.resolve),
-        offline: args.resolve.offline,
-        ignore_signatures: args.resolve.ignore_signatures,
-        source_date_epoch: build_date(args.build_date.as_deref())?,
-        compression_level: args.compression_level.clamp(1, 9),
-        jobs: 8,
-        work_dir: work.path().to_path_buf(),
-        lock,
-    };
-    if args.resolve.ignore_signatures {
-        eprintln!("warning: --ignore-signatures: repository index signatures are NOT verified");
-    }
-    let reporter = LogReporter::new(std::io::stderr().is_terminal());
-    let built = image::build(&req, &opts, &reporter)?;
+    let built = build_config(&BuildInputs {
+        config: &args.config,
+        resolve: &args.resolve,
+        annotations: &args.annotations,
+        lockfile: args.lockfile.as_deref(),
+        build_date: args.build_date.as_deref(),
+        compression_level: args.compression_level,
+        work_dir: work.path(),
+    })?;
     let images: Vec<oci::Image> = built.archs.iter().map(|a| a.image.clone()).collect();
     let index = oci::build_index(&images, &built.index_annotations);
 
