@@ -74,3 +74,22 @@ for _ in 1 2 3; do
   "$bin" package build "$recipe" --signing-key "$work/bench.rsa" --out-dir "$work/pk" --cache-dir "$work/cache" 2>&1 >/dev/null | grep timing | tr '\n' ' '
   echo
 done
+
+# Memory must not grow with image size: an image holding one incompressible
+# file of BIG_MB MiB (default 512; 0 skips).
+big_mb="${BIG_MB:-512}"
+if [ "$big_mb" -gt 0 ]; then
+  big="$work/big"
+  mkdir -p "$big/tree/usr/share/big" "$big/repo/x86_64"
+  head -c "$((big_mb << 20))" /dev/urandom > "$big/tree/usr/share/big/blob"
+  (cd "$big" && "$bin" keygen big --bits 2048 >/dev/null)
+  /usr/bin/time -o "$work/time" -f '%e %M' "$bin" apk pack "$big/tree" -o "$big/repo/x86_64/big-1.0-r0.apk" \
+    --name big --version 1.0-r0 --arch x86_64 --signing-key "$big/big.rsa" >/dev/null
+  printf '%-60s %6.2f s   peak RSS %6d KB\n' "apk pack of a ${big_mb} MiB tree" $(cat "$work/time")
+  "$bin" index -o "$big/repo/x86_64/APKINDEX.tar.gz" --signing-key "$big/big.rsa" "$big/repo/x86_64/big-1.0-r0.apk" >/dev/null
+  printf 'contents:\n  keyring: [%s]\n  repositories: [%s]\n  packages: [big]\narchs: [x86_64]\n' "$big/big.rsa.pub" "$big/repo" > "$big/big.yaml"
+  for run in cold warm; do
+    /usr/bin/time -o "$work/time" -f '%e %M' "$bin" image build "$big/big.yaml" big:1 "$big/big.tar" --cache-dir "$big/cache" >/dev/null 2>&1
+    printf '%-60s %6.2f s   peak RSS %6d KB\n' "image build of a ${big_mb} MiB image ($run cache)" $(cat "$work/time")
+  done
+fi
