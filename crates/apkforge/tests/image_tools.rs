@@ -248,3 +248,81 @@ fn concurrent_builds_share_a_cache_and_offline_uses_it() {
         "{err}"
     );
 }
+
+#[test]
+fn origin_layering_splits_packages_into_layers_that_run() {
+    let fx = fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let server = testsupport::FileServer::start(&fx, testsupport::ServerOptions::default());
+    let cfg = alpine_yaml(&server.url).replace(
+        "    - busybox\n",
+        "    - busybox\n    - ca-certificates-bundle\n    - zlib\n",
+    ) + "layering:\n  strategy: origin\n  budget: 3\nentrypoint:\n  command: /bin/sh -c \"echo layered\"\n";
+    fs::write(d.join("l.yaml"), cfg).unwrap();
+    fs::create_dir(d.join("out")).unwrap();
+    ok(&apkforge(
+        &[
+            "image",
+            "build",
+            "l.yaml",
+            "x:latest",
+            "out/",
+            "--cache-dir",
+            "cache",
+            "--sbom=false",
+        ],
+        d,
+    ));
+    // budget 3: the two largest origin groups, an overflow layer, the top layer.
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("out/index.json")).unwrap()).unwrap();
+    let blob = |digest: &str| {
+        d.join("out/blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    };
+    let mut v = index;
+    while v["manifests"][0]["mediaType"] == "application/vnd.oci.image.index.v1+json" {
+        v = serde_json::from_slice(
+            &fs::read(blob(v["manifests"][0]["digest"].as_str().unwrap())).unwrap(),
+        )
+        .unwrap();
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &fs::read(blob(v["manifests"][0]["digest"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest["layers"].as_array().unwrap().len(),
+        4,
+        "{manifest}"
+    );
+    let bundle = d.join("bundle");
+    let st = Command::new("umoci")
+        .args(["unpack", "--image", "out:latest"])
+        .arg(&bundle)
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let cfg_path = bundle.join("config.json");
+    let text = fs::read_to_string(&cfg_path)
+        .unwrap()
+        .replace("\"terminal\": true", "\"terminal\": false");
+    fs::write(&cfg_path, text).unwrap();
+    let run = Command::new("runc")
+        .args(["run", &format!("layered-{}", std::process::id())])
+        .current_dir(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        "layered",
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}

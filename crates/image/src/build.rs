@@ -130,7 +130,7 @@ pub struct ArchImage {
     pub arch: String,
     /// The OCI image.
     pub image: oci::Image,
-    /// The layer.
+    /// The first layer (the only one unless `layering` is set).
     pub layer: LayerInfo,
     /// Installed packages, in install order.
     pub installed: Vec<PackageRecord>,
@@ -498,13 +498,29 @@ fn build_arch(
         installed,
         created,
     } = assemble(client, req, opts, arch, packages, key_files, reporter)?;
-    reporter.phase(&format!("{arch}: writing layer ({} files)", tree.len()));
-    let blob = opts.work_dir.join(format!("layer-{arch}.tar.gz"));
-    let layer =
-        write_layer(&tree, &blob, opts.compression_level).map_err(|source| BuildError::Layer {
-            arch: arch.to_string(),
-            source,
-        })?;
+    reporter.phase(&format!("{arch}: writing layers ({} files)", tree.len()));
+    let layer_err = |source| BuildError::Layer {
+        arch: arch.to_string(),
+        source,
+    };
+    let blobs: Vec<(std::path::PathBuf, LayerInfo)> = match req.layering_budget {
+        None => {
+            let blob = opts.work_dir.join(format!("layer-{arch}.tar.gz"));
+            let info = write_layer(&tree, &blob, opts.compression_level).map_err(layer_err)?;
+            vec![(blob, info)]
+        }
+        Some(budget) => {
+            let dir = opts.work_dir.join(format!("layers-{arch}"));
+            std::fs::create_dir_all(&dir).map_err(|source| BuildError::Work {
+                path: dir.clone(),
+                source,
+            })?;
+            let groups = crate::layering::origin_groups(&installed, budget);
+            rootfs::layer::write_layers(&tree, &groups, &dir, opts.compression_level)
+                .map_err(layer_err)?
+        }
+    };
+    let layer = blobs[0].1.clone();
     let user = req
         .run_as
         .as_deref()
@@ -526,13 +542,16 @@ fn build_arch(
         annotations,
         authorship: oci::Authorship::default(),
     };
-    let oci_layer = oci::Layer {
-        blob,
-        digest: format!("sha256:{}", layer.digest_hex),
-        size: layer.size,
-        diff_id: format!("sha256:{}", layer.diff_id_hex),
-    };
-    let image = oci::build_image(&config, vec![oci_layer]);
+    let oci_layers = blobs
+        .into_iter()
+        .map(|(blob, info)| oci::Layer {
+            blob,
+            digest: format!("sha256:{}", info.digest_hex),
+            size: info.size,
+            diff_id: format!("sha256:{}", info.diff_id_hex),
+        })
+        .collect();
+    let image = oci::build_image(&config, oci_layers);
     let os_release = os_release(&tree);
     Ok(ArchImage {
         arch: arch.to_string(),

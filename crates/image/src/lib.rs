@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod certs;
+pub mod layering;
 pub mod lock;
 pub mod request;
 pub mod time;

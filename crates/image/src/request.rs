@@ -34,6 +34,8 @@ pub struct BuildRequest {
     pub paths: Vec<PathMutation>,
     /// Additional CA certificates: (name, PEM).
     pub certificates: Vec<(String, String)>,
+    /// `layering: strategy: origin` with this layer budget.
+    pub layering_budget: Option<usize>,
     /// s6 services (`entrypoint.services`): name → command, written to
     /// `/sv/<name>/run`.
     pub services: BTreeMap<String, String>,

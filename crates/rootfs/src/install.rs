@@ -265,7 +265,9 @@ impl Installer {
             }
             tar::EntryType::Fifo => (NodeKind::Fifo, None),
             tar::EntryType::GNUSparse => {
-                return Err(unsafe_path("sparse files are not supported in packages".into()));
+                return Err(unsafe_path(
+                    "sparse files are not supported in packages".into(),
+                ));
             }
             // PAX/GNU metadata entries are consumed by the tar reader.
             _ => return Ok(()),

@@ -151,6 +151,82 @@ impl Read for ReadAt<'_> {
 /// Writes the tree as a gzip'd tar into `out` at gzip level `level`
 /// (1-12), compressed in parallel 1 MiB members (see [`crate::pgzip`]).
 pub fn write_layer(tree: &Tree, out: &Path, level: u32) -> Result<LayerInfo, LayerError> {
+    write_entries(
+        tree,
+        tree.iter().map(|(p, n)| (p, std::borrow::Cow::Borrowed(n))),
+        out,
+        level,
+    )
+}
+
+/// Which package-owned files go to which layer (`layering: strategy:
+/// origin`): `groups[i]` lists installed-package indexes. Returns one
+/// layer per group (its packages' files, with the parent directories each
+/// needs, dated like the file) and a last, top layer with everything else:
+/// directories, devices, generated files.
+pub fn write_layers(
+    tree: &Tree,
+    groups: &[Vec<u32>],
+    dir: &Path,
+    level: u32,
+) -> Result<Vec<(std::path::PathBuf, LayerInfo)>, LayerError> {
+    use std::borrow::Cow;
+    let mut group_of: HashMap<u32, usize> = HashMap::new();
+    for (g, pkgs) in groups.iter().enumerate() {
+        for p in pkgs {
+            group_of.insert(*p, g);
+        }
+    }
+    let layered =
+        |n: &crate::tree::Node| !n.is_dir() && n.owner.is_some_and(|o| group_of.contains_key(&o));
+    let mut out = Vec::new();
+    for g in 0..groups.len() {
+        let mut entries: Vec<(&str, Cow<'_, crate::tree::Node>)> = Vec::new();
+        let mut emitted: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for (path, node) in tree.iter() {
+            if !(layered(node) && node.owner.and_then(|o| group_of.get(&o)) == Some(&g)) {
+                continue;
+            }
+            // Parent directories first, dated like the file.
+            let mut ancestors = Vec::new();
+            let mut p = path;
+            while let Some(i) = p.rfind('/') {
+                p = &path[..i];
+                if emitted.contains(p) {
+                    break;
+                }
+                ancestors.push(p);
+            }
+            for a in ancestors.into_iter().rev() {
+                if let Some(d) = tree.get(a) {
+                    let mut d = d.clone();
+                    d.mtime = node.mtime;
+                    entries.push((a, Cow::Owned(d)));
+                    emitted.insert(a);
+                }
+            }
+            entries.push((path, Cow::Borrowed(node)));
+        }
+        let blob = dir.join(format!("layer-{g}.tar.gz"));
+        let info = write_entries(tree, entries.into_iter(), &blob, level)?;
+        out.push((blob, info));
+    }
+    let top = tree
+        .iter()
+        .filter(|(_, n)| !layered(n))
+        .map(|(p, n)| (p, Cow::Borrowed(n)));
+    let blob = dir.join("layer-top.tar.gz");
+    let info = write_entries(tree, top, &blob, level)?;
+    out.push((blob, info));
+    Ok(out)
+}
+
+fn write_entries<'a>(
+    tree: &'a Tree,
+    entries: impl Iterator<Item = (&'a str, std::borrow::Cow<'a, crate::tree::Node>)>,
+    out: &Path,
+    level: u32,
+) -> Result<LayerInfo, LayerError> {
     let names = OwnerNames::from_tree(tree);
     let blob = HashWrite {
         inner: BufWriter::with_capacity(1 << 20, File::create(out)?),
@@ -168,7 +244,8 @@ pub fn write_layer(tree: &Tree, out: &Path, level: u32) -> Result<LayerInfo, Lay
     };
     let mut tar = TarWriter::new(tar_hash);
     let mut open: HashMap<u32, File> = HashMap::new();
-    for (path, node) in tree.iter() {
+    for (path, node) in entries {
+        let node = node.as_ref();
         let mut h = TarHeader::new(path, TarKind::File, node.mode);
         h.uid = node.uid;
         h.gid = node.gid;

@@ -82,9 +82,9 @@ pub fn build_request(config: &Config, flags: &ResolveArgs) -> Result<BuildReques
     if config.format == Some(image_config::LayerFormat::Erofs) {
         bail!("`format: erofs` is not supported; use the default tar format");
     }
-    if config.layering_enabled().is_some() {
-        eprintln!("warning: `layering` is not supported yet; building a single layer");
-    }
+    let layering_budget = config
+        .layering_enabled()
+        .map(|l| usize::try_from(l.budget.max(0)).unwrap_or(0));
     let mut annotations = config.annotations.clone();
     if !config.vcs_url.is_empty() {
         // `url@commit`, as apko records it.
@@ -141,6 +141,7 @@ pub fn build_request(config: &Config, flags: &ResolveArgs) -> Result<BuildReques
         volumes: config.volumes.clone(),
         annotations,
         services: config.entrypoint.services.clone(),
+        layering_budget,
     })
 }
 
