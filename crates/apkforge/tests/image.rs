@@ -151,11 +151,15 @@ fn alpine_image_runs_loads_and_is_reproducible() {
         &d.join("one"),
         "latest",
         d,
-        Some(&["/bin/sh", "-c", "id -u; test -x /usr/bin/env && echo env"]),
+        Some(&[
+            "/bin/sh",
+            "-c",
+            "id -u; test -x /usr/bin/env && echo env; cd /etc/ssl/certs && sha256sum -c .ca-certificates.crt.sha256",
+        ]),
     );
     assert_eq!(
         out.split_whitespace().collect::<Vec<_>>(),
-        vec!["1234", "env"]
+        vec!["1234", "env", "ca-certificates.crt:", "OK"]
     );
     let out = run_image(&copy, "t", d, Some(&["/bin/sh", "-c", "echo from tar"]));
     assert_eq!(out.trim(), "from tar");

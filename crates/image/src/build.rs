@@ -465,6 +465,7 @@ pub fn assemble(
         source,
     })?;
     crate::certs::add_certificates(&mut tree, &req.certificates, created).map_err(tree_err)?;
+    crate::certs::write_sidecars(&mut tree, created).map_err(tree_err)?;
     for (name, cmd) in &req.services {
         let dir = format!("sv/{name}");
         tree.mkdir_all(&dir, 0o777, 0).map_err(tree_err)?;

@@ -5,6 +5,33 @@ use rootfs::tree::{Tree, TreeError};
 
 const BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
 
+/// CA bundles apko knows; each present one gets a `.<name>.sha256` sidecar.
+const BUNDLES: &[&str] = &[
+    BUNDLE,
+    "var/lib/ecs/deps/execute-command/certs/tls-ca-bundle.pem",
+    "kaniko/ssl/certs/ca-certificates.crt",
+];
+
+/// Writes `.<bundle>.sha256` (`"<hex>  <name>\n"`, mode 0444) beside every
+/// CA bundle in the image, as apko does, so tools can check the bundle.
+pub fn write_sidecars(tree: &mut Tree, mtime: u64) -> Result<(), TreeError> {
+    use sha2::Digest;
+    for bundle in BUNDLES {
+        let Some(bytes) = read_small(tree, bundle) else {
+            continue;
+        };
+        let (dir, name) = bundle.rsplit_once('/').unwrap_or(("", bundle));
+        let line = format!("{}  {name}\n", hex::encode(sha2::Sha256::digest(&bytes)));
+        tree.write_file(
+            &format!("{dir}/.{name}.sha256"),
+            line.into_bytes(),
+            0o444,
+            mtime,
+        )?;
+    }
+    Ok(())
+}
+
 /// Writes each certificate to `usr/local/share/ca-certificates/<name>.crt`
 /// and appends it to the CA bundle (creating the bundle if needed).
 pub fn add_certificates(
