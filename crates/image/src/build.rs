@@ -11,7 +11,7 @@ use apk_format::signing::Keyring;
 use apk_repo::{Cache, HttpClient, Options, RepoClient, RepoError, RepoLine};
 use rootfs::apkdb::{ApkState, base_tree, write_apk_state};
 use rootfs::install::{InstallError, Installer, PackageSource};
-use rootfs::layer::{LayerError, LayerInfo, write_layer};
+use rootfs::layer::{LayerError, LayerInfo};
 use rootfs::paths::PathError;
 use rootfs::tree::TreeError;
 
@@ -507,7 +507,13 @@ fn build_arch(
     let blobs: Vec<(std::path::PathBuf, LayerInfo)> = match req.layering_budget {
         None => {
             let blob = opts.work_dir.join(format!("layer-{arch}.tar.gz"));
-            let info = write_layer(&tree, &blob, opts.compression_level).map_err(layer_err)?;
+            let info = crate::layer_cache::layer_with_cache(
+                &tree,
+                &blob,
+                opts.compression_level,
+                &opts.cache_dir,
+            )
+            .map_err(layer_err)?;
             vec![(blob, info)]
         }
         Some(budget) => {

@@ -99,3 +99,27 @@ fn alpine_image_runs() {
         .current_dir(&bundle));
     assert_eq!(stdout.trim(), "ok");
 }
+
+#[test]
+fn layer_cache_reuses_and_survives_corruption() {
+    let fx = fixtures();
+    let server = FileServer::start(&fx, ServerOptions::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let digest = |work: &str| {
+        let out = build(
+            &request(&server),
+            &options(&cache, &tmp.path().join(work)),
+            &Quiet,
+        )
+        .unwrap();
+        out.archs[0].image.layers[0].digest.clone()
+    };
+    let first = digest("w1");
+    assert_eq!(digest("w2"), first, "cached layer is the same blob");
+    // Corrupt every cached blob: the next build notices and recompresses.
+    for e in std::fs::read_dir(cache.join("layers-v1/blobs")).unwrap() {
+        std::fs::write(e.unwrap().path(), b"corrupt").unwrap();
+    }
+    assert_eq!(digest("w3"), first);
+}

@@ -227,7 +227,6 @@ fn write_entries<'a>(
     out: &Path,
     level: u32,
 ) -> Result<LayerInfo, LayerError> {
-    let names = OwnerNames::from_tree(tree);
     let blob = HashWrite {
         inner: BufWriter::with_capacity(1 << 20, File::create(out)?),
         hasher: Sha256::new(),
@@ -237,8 +236,39 @@ fn write_entries<'a>(
         .map_or(1, |n| n.get())
         .min(8);
     let gz = crate::pgzip::ParallelGzip::new(blob, level, threads);
+    let (gz, diff_id_hex, tar_size) = write_tar(tree, entries, gz)?;
+    let mut blob = gz.finish()?;
+    blob.flush()?;
+    let size = blob.len;
+    let digest_hex = hex::encode(blob.hasher.finalize());
+    blob.inner
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .sync_all()?;
+    Ok(LayerInfo {
+        digest_hex,
+        size,
+        diff_id_hex,
+        tar_size,
+    })
+}
+
+/// The diff ID (hex SHA-256 of the uncompressed tar) and tar size the
+/// single layer of `tree` would have, without compressing anything.
+pub fn diff_id(tree: &Tree) -> Result<(String, u64), LayerError> {
+    let entries = tree.iter().map(|(p, n)| (p, std::borrow::Cow::Borrowed(n)));
+    let (_, diff, len) = write_tar(tree, entries, io::sink())?;
+    Ok((diff, len))
+}
+
+fn write_tar<'a, W: Write>(
+    tree: &'a Tree,
+    entries: impl Iterator<Item = (&'a str, std::borrow::Cow<'a, crate::tree::Node>)>,
+    out: W,
+) -> Result<(W, String, u64), LayerError> {
+    let names = OwnerNames::from_tree(tree);
     let tar_hash = HashWrite {
-        inner: gz,
+        inner: out,
         hasher: Sha256::new(),
         len: 0,
     };
@@ -315,19 +345,5 @@ fn write_entries<'a>(
     tar.finish()?;
     let tar_hash = tar.into_inner();
     let diff_id_hex = hex::encode(tar_hash.hasher.finalize());
-    let tar_size = tar_hash.len;
-    let mut blob = tar_hash.inner.finish()?;
-    blob.flush()?;
-    let size = blob.len;
-    let digest_hex = hex::encode(blob.hasher.finalize());
-    blob.inner
-        .into_inner()
-        .map_err(|e| e.into_error())?
-        .sync_all()?;
-    Ok(LayerInfo {
-        digest_hex,
-        size,
-        diff_id_hex,
-        tar_size,
-    })
+    Ok((tar_hash.inner, diff_id_hex, tar_hash.len))
 }

@@ -10,6 +10,7 @@ pub mod busybox;
 pub mod extract;
 pub mod install;
 pub mod layer;
+pub mod ldso;
 pub mod paths;
 pub mod pgzip;
 pub mod tree;

@@ -1,0 +1,960 @@
+//! `/etc/ld.so.cache` for glibc images, as apko's `internal/ldso-cache`
+//! builds it: when `/etc/ld.so.conf` exists, the libraries of `/lib` and of
+//! the directories the configuration lists (following `include` globs) go
+//! into a cache in glibc's new format (`glibc-ld.so.cache1.1`, no old-format
+//! header), mode 0644, mtime 0.
+//!
+//! Which files become entries follows apko: in each directory, a regular
+//! file or a symlink to one, named `lib*.so*` or `ld-*.so*`, that is an ELF
+//! shared object (`ET_DYN`), is cached under its own name when that name is
+//! its `DT_SONAME` or the soname's `.so` link name (`libfoo.so` for
+//! `libfoo.so.1`); an object without `DT_SONAME` counts as having its own
+//! name as soname when the name ends in `.so`. The bytes follow glibc's
+//! `ldconfig` (`elf/cache.c`, `elf/stringtable.c`): entries ordered by
+//! `_dl_cache_libcmp` descending, then by flags; a string table holding each
+//! string once with shared tails; header flags giving the byte order. The
+//! differences from apko are listed in the docs of [`generate_ld_so_cache`].
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+use object::elf::{FileHeader32, FileHeader64};
+use object::read::elf::{Dyn, FileHeader, ProgramHeader};
+use object::read::{ReadCache, ReadCacheOps, ReadRef};
+use object::{Endianness, FileKind};
+
+use crate::layer::read_small;
+use crate::tree::{Content, Node, NodeKind, Tree, TreeError};
+
+/// Where the configuration is read, relative to the root.
+pub const LD_SO_CONF: &str = "etc/ld.so.conf";
+/// Where the cache is written, relative to the root.
+pub const LD_SO_CACHE: &str = "etc/ld.so.cache";
+
+/// `FLAG_ELF_LIBC6`: an ELF library for glibc (every entry has it).
+pub const FLAG_ELF_LIBC6: u32 = 0x0003;
+/// `FLAG_SPARC_LIB64`.
+pub const FLAG_SPARC_LIB64: u32 = 0x0100;
+/// `FLAG_X8664_LIB64`: x86-64.
+pub const FLAG_X8664_LIB64: u32 = 0x0300;
+/// `FLAG_S390_LIB64`.
+pub const FLAG_S390_LIB64: u32 = 0x0400;
+/// `FLAG_POWERPC_LIB64`.
+pub const FLAG_POWERPC_LIB64: u32 = 0x0500;
+/// `FLAG_X8664_LIBX32`: x32 (32-bit objects for x86-64).
+pub const FLAG_X8664_LIBX32: u32 = 0x0800;
+/// `FLAG_ARM_LIBHF`: 32-bit ARM, hard-float ABI.
+pub const FLAG_ARM_LIBHF: u32 = 0x0900;
+/// `FLAG_AARCH64_LIB64`.
+pub const FLAG_AARCH64_LIB64: u32 = 0x0a00;
+/// `FLAG_ARM_LIBSF`: 32-bit ARM, soft-float ABI.
+pub const FLAG_ARM_LIBSF: u32 = 0x0b00;
+/// `FLAG_RISCV_FLOAT_ABI_SOFT`.
+pub const FLAG_RISCV_FLOAT_ABI_SOFT: u32 = 0x0f00;
+/// `FLAG_RISCV_FLOAT_ABI_DOUBLE`.
+pub const FLAG_RISCV_FLOAT_ABI_DOUBLE: u32 = 0x1000;
+/// `FLAG_LARCH_FLOAT_ABI_SOFT`.
+pub const FLAG_LARCH_FLOAT_ABI_SOFT: u32 = 0x1100;
+/// `FLAG_LARCH_FLOAT_ABI_DOUBLE`.
+pub const FLAG_LARCH_FLOAT_ABI_DOUBLE: u32 = 0x1200;
+
+/// `CACHEMAGIC_NEW` followed by `CACHE_VERSION`.
+const MAGIC: &[u8; 20] = b"glibc-ld.so.cache1.1";
+/// `sizeof (struct cache_file_new)`.
+const HEADER_SIZE: usize = 48;
+/// `sizeof (struct file_entry_new)`.
+const ENTRY_SIZE: usize = 24;
+/// `cache_extension_magic`.
+const EXTENSION_MAGIC: u32 = 0xeaa4_2174;
+/// `cache_extension_tag_generator`.
+const TAG_GENERATOR: u32 = 0;
+/// Symlinks followed while resolving one path (Linux's `MAXSYMLINKS`).
+const MAX_LINKS: usize = 40;
+/// Nesting of `include` files followed.
+const MAX_INCLUDE_DEPTH: usize = 32;
+
+/// Why the cache could not be generated or read.
+#[derive(Debug, thiserror::Error)]
+pub enum LdsoError {
+    /// A configuration file exists but is not a readable regular file.
+    #[error("`{0}` is not a readable regular file")]
+    Unreadable(String),
+    /// `etc/ld.so.cache` exists as a directory.
+    #[error("`{0}` is a directory")]
+    IsDirectory(String),
+    /// The cache cannot be written into the tree.
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    /// The cache would need offsets past 4 GiB.
+    #[error("ld.so.cache would be larger than 4 GiB")]
+    TooLarge,
+    /// Bytes given to [`Cache::parse`] are not a valid new-format cache.
+    #[error("malformed ld.so.cache: {0}")]
+    Malformed(&'static str),
+}
+
+/// One library of the cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheEntry {
+    /// The name `ld.so` looks up (a soname, or a `.so` link name).
+    pub key: String,
+    /// Absolute path of the library in the image.
+    pub path: String,
+    /// `FLAG_ELF_LIBC6` plus the architecture bits.
+    pub flags: u32,
+    /// glibc-hwcaps information; 0 for libraries of plain directories.
+    pub hwcap: u64,
+}
+
+/// A whole cache file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cache {
+    /// Entries, in file order.
+    pub entries: Vec<CacheEntry>,
+    /// Byte order of the numbers (that of the image's libraries).
+    pub big_endian: bool,
+    /// The generator extension (`ldconfig` writes its version there); none
+    /// when `None`, as apko writes it.
+    pub generator: Option<String>,
+}
+
+/// Generates `etc/ld.so.cache` (0644, mtime 0, root-owned) when
+/// `etc/ld.so.conf` exists, for `/lib` and the directories
+/// [`library_dirs`] finds; returns whether it did.
+///
+/// Differences from apko's output, on purpose:
+/// - the header carries glibc's byte-order flag and the string table is
+///   glibc's (each string once, shared tails), where apko writes flags 0, one
+///   `path\0` per entry and 1 to 16 bytes of padding;
+/// - a directory listed twice (apko always prepends `/lib`, and Wolfi's
+///   `libc.conf` lists it again) is scanned once, so entries are not
+///   duplicated;
+/// - `include` is handled as glibc does (see [`library_dirs`]);
+/// - libraries of other machines get glibc's flags for them, and objects of
+///   unknown machines are skipped, where apko fails the build;
+/// - entries with the same name keep directory order (glibc's stable
+///   insertion) instead of an unstable sort.
+///
+/// Files that cannot be read as ELF, broken or looping symlinks and include
+/// cycles are skipped. Errors come only from an unreadable `ld.so.conf` or
+/// a cache path that cannot be written.
+pub fn generate_ld_so_cache(tree: &mut Tree) -> Result<bool, LdsoError> {
+    if resolve(tree, LD_SO_CONF).is_none() {
+        return Ok(false);
+    }
+    let mut dirs = vec!["/lib".to_string()];
+    dirs.extend(library_dirs(tree, LD_SO_CONF)?);
+    let bytes = build_cache(tree, &dirs).encode()?;
+    let path = tree.resolve_parent(LD_SO_CACHE)?;
+    if tree.get(&path).is_some_and(Node::is_dir) {
+        return Err(LdsoError::IsDirectory(path));
+    }
+    tree.write_file(&path, bytes, 0o644, 0)?;
+    Ok(true)
+}
+
+/// The library directories `conf` lists (a path relative to the root, or
+/// absolute inside it), as absolute paths, in order, each once.
+///
+/// Parsed as glibc's `ldconfig` does: `#` starts a comment; `include` takes
+/// glob patterns (relative ones are relative to the including file's
+/// directory), whose matches are read in byte order; `hwcap` lines are
+/// ignored; a directory line loses a `=type` suffix, trailing whitespace and
+/// trailing slashes. apko instead stops reading a file after its first
+/// `include` line and globs relative patterns from the root. Each included
+/// file is read once, so include cycles end.
+pub fn library_dirs(tree: &Tree, conf: &str) -> Result<Vec<String>, LdsoError> {
+    let real = resolve(tree, conf).ok_or_else(|| LdsoError::Unreadable(conf.to_string()))?;
+    let text = read_small(tree, &real).ok_or_else(|| LdsoError::Unreadable(conf.to_string()))?;
+    let mut state = ConfState::default();
+    state.visited.insert(real);
+    parse_conf(tree, conf, &text, 0, &mut state);
+    Ok(state.dirs)
+}
+
+#[derive(Default)]
+struct ConfState {
+    dirs: Vec<String>,
+    seen: HashSet<String>,
+    visited: HashSet<String>,
+}
+
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+}
+
+fn is_blank(b: Option<&u8>) -> bool {
+    matches!(b, Some(b' ' | b'\t'))
+}
+
+fn parse_conf(tree: &Tree, name: &str, text: &[u8], depth: usize, state: &mut ConfState) {
+    let text = String::from_utf8_lossy(text);
+    for line in text.split('\n') {
+        let line = line.split('#').next().unwrap_or_default();
+        let line = line.trim_start_matches(is_space);
+        let bytes = line.as_bytes();
+        if line.is_empty() {
+            continue;
+        }
+        if bytes.starts_with(b"include") && is_blank(bytes.get(7)) {
+            for pattern in line[8..].split([' ', '\t']).filter(|p| !p.is_empty()) {
+                let pattern = match name.rsplit_once('/') {
+                    Some((dir, _)) if !pattern.starts_with('/') => format!("{dir}/{pattern}"),
+                    _ => pattern.to_string(),
+                };
+                for found in glob(tree, &pattern) {
+                    let Some(real) = resolve(tree, &found) else {
+                        continue;
+                    };
+                    if depth >= MAX_INCLUDE_DEPTH || !state.visited.insert(real.clone()) {
+                        continue;
+                    }
+                    if let Some(text) = read_small(tree, &real) {
+                        parse_conf(tree, &format!("/{found}"), &text, depth + 1, state);
+                    }
+                }
+            }
+        } else if bytes.len() > 5
+            && bytes[..5].eq_ignore_ascii_case(b"hwcap")
+            && is_blank(bytes.get(5))
+        {
+            continue;
+        } else {
+            let dir = line.split('=').next().unwrap_or_default();
+            let dir = clean(dir.trim_end_matches(is_space));
+            if !dir.is_empty() && state.seen.insert(dir.clone()) {
+                state.dirs.push(format!("/{dir}"));
+            }
+        }
+    }
+}
+
+/// The cache for the libraries of `dirs` (absolute or root-relative; a
+/// directory given twice is scanned once), sorted as `ldconfig` sorts, in
+/// the byte order of most of its libraries, without generator.
+pub fn build_cache(tree: &Tree, dirs: &[String]) -> Cache {
+    let mut elves: HashMap<String, Option<ElfLib>> = HashMap::new();
+    let mut found: Vec<(CacheEntry, bool, bool)> = Vec::new();
+    let mut scanned = HashSet::new();
+    for dir in dirs {
+        let dir = clean(dir);
+        if dir.is_empty() || !scanned.insert(dir.clone()) {
+            continue;
+        }
+        let Some(real) = resolve(tree, &dir).filter(|r| tree.get(r).is_some_and(Node::is_dir))
+        else {
+            continue;
+        };
+        for (name, path) in list_dir(tree, &real) {
+            if lib_stem(name).is_none() {
+                continue;
+            }
+            let Some(file) = resolve(tree, path) else {
+                continue;
+            };
+            let elf = elves
+                .entry(file)
+                .or_insert_with_key(|file| read_elf(tree, file));
+            let Some(elf) = elf.as_ref() else {
+                continue;
+            };
+            let Some(flags) = elf.flags else {
+                continue;
+            };
+            let implicit = [name.to_string()];
+            let sonames = if elf.sonames.is_empty() && name.ends_with(".so") {
+                &implicit[..]
+            } else {
+                &elf.sonames[..]
+            };
+            let cached = sonames.iter().any(|soname| {
+                lib_stem(soname).is_some_and(|stem| name == soname || name == format!("{stem}.so"))
+            });
+            if cached {
+                let entry = CacheEntry {
+                    key: name.to_string(),
+                    path: format!("/{dir}/{name}"),
+                    flags,
+                    hwcap: 0,
+                };
+                found.push((entry, elf.big_endian, elf.signed_char));
+            }
+        }
+    }
+    let big_endian = found.iter().filter(|f| f.1).count() * 2 > found.len();
+    let signed_char = found.iter().filter(|f| f.2).count() * 2 > found.len();
+    let mut entries: Vec<CacheEntry> = found.into_iter().map(|f| f.0).collect();
+    sort_entries(&mut entries, signed_char);
+    Cache {
+        big_endian,
+        entries,
+        generator: None,
+    }
+}
+
+/// apko's `ParseLibFilename`: the name without its `.so` suffix or last
+/// `.so.<version>`, for names starting with `lib` or `ld-`.
+fn lib_stem(name: &str) -> Option<&str> {
+    if !name.starts_with("lib") && !name.starts_with("ld-") {
+        return None;
+    }
+    name.strip_suffix(".so")
+        .or_else(|| name.rfind(".so.").map(|i| &name[..i]))
+}
+
+/// Sorts entries as `ldconfig` does: by [`dl_cache_libcmp`] of the keys,
+/// descending, then by flags, descending; equal entries keep their order.
+/// `signed_char` is whether `char` is signed on the image's architecture
+/// (x86, SPARC, LoongArch), which orders names with bytes above 0x7f.
+pub fn sort_entries(entries: &mut [CacheEntry], signed_char: bool) {
+    entries
+        .sort_by(|a, b| dl_cache_libcmp(&b.key, &a.key, signed_char).then(b.flags.cmp(&a.flags)));
+}
+
+/// glibc's `_dl_cache_libcmp`, the order `ld.so` binary-searches the cache
+/// in: runs of digits compare numerically (as C `int`s), a digit is greater
+/// than any other byte, other bytes compare as `char`s.
+pub fn dl_cache_libcmp(a: &str, b: &str, signed_char: bool) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let ch = |s: &[u8], i: usize| match s.get(i) {
+        None => 0,
+        Some(&c) if signed_char => i32::from(c as i8),
+        Some(&c) => i32::from(c),
+    };
+    let digit = |s: &[u8], i: usize| s.get(i).is_some_and(u8::is_ascii_digit);
+    let number = |s: &[u8], i: &mut usize| {
+        let mut value: i32 = 0;
+        while digit(s, *i) {
+            value = value.wrapping_mul(10).wrapping_add(i32::from(s[*i] - b'0'));
+            *i += 1;
+        }
+        value
+    };
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() {
+        if digit(a, i) {
+            if !digit(b, j) {
+                return Ordering::Greater;
+            }
+            let (x, y) = (number(a, &mut i), number(b, &mut j));
+            if x != y {
+                return x.cmp(&y);
+            }
+        } else if digit(b, j) {
+            return Ordering::Less;
+        } else if ch(a, i) != ch(b, j) {
+            return ch(a, i).cmp(&ch(b, j));
+        } else {
+            i += 1;
+            j += 1;
+        }
+    }
+    0.cmp(&ch(b, j))
+}
+
+impl Cache {
+    /// The file bytes, laid out as glibc's `save_cache` writes them (new
+    /// format only): header, entries, string table (`stringtable_finalize`),
+    /// then, with a generator, the extension directory at the next multiple
+    /// of 4. All string offsets count from the start of the file.
+    pub fn encode(&self) -> Result<Vec<u8>, LdsoError> {
+        let mut strings: Vec<&str> = self
+            .entries
+            .iter()
+            .flat_map(|e| [e.key.as_str(), e.path.as_str()])
+            .collect();
+        // Reversed strings in descending order puts every string right
+        // after the longer ones it is a tail of.
+        strings.sort_unstable_by(|a, b| b.bytes().rev().cmp(a.bytes().rev()));
+        strings.dedup();
+        let mut table = Vec::new();
+        let mut offsets: HashMap<&str, usize> = HashMap::new();
+        let mut previous: Option<(&str, usize)> = None;
+        for s in strings {
+            let offset = match previous {
+                Some((p, at)) if p.ends_with(s) => at + p.len() - s.len(),
+                Some((p, at)) => at + p.len() + 1,
+                None => 0,
+            };
+            if offset + s.len() >= table.len() {
+                table.resize(offset + s.len() + 1, 0);
+                table[offset..offset + s.len()].copy_from_slice(s.as_bytes());
+            }
+            offsets.insert(s, offset);
+            previous = Some((s, offset));
+        }
+
+        let big = self.big_endian;
+        let u32_of = |n: usize| u32::try_from(n).map_err(|_| LdsoError::TooLarge);
+        let put32 = |out: &mut Vec<u8>, v: u32| {
+            out.extend_from_slice(&if big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            });
+        };
+        let strings_at = HEADER_SIZE + ENTRY_SIZE * self.entries.len();
+        let end = strings_at + table.len();
+        let extension_at = end.next_multiple_of(4);
+        let mut out = Vec::with_capacity(extension_at + 64);
+        out.extend_from_slice(MAGIC);
+        put32(&mut out, u32_of(self.entries.len())?);
+        put32(&mut out, u32_of(table.len())?);
+        out.extend_from_slice(&[if big { 3 } else { 2 }, 0, 0, 0]);
+        let has_extension = self.generator.is_some();
+        put32(
+            &mut out,
+            if has_extension {
+                u32_of(extension_at)?
+            } else {
+                0
+            },
+        );
+        out.extend_from_slice(&[0; 12]);
+        for e in &self.entries {
+            put32(&mut out, e.flags);
+            put32(&mut out, u32_of(strings_at + offsets[e.key.as_str()])?);
+            put32(&mut out, u32_of(strings_at + offsets[e.path.as_str()])?);
+            put32(&mut out, 0);
+            out.extend_from_slice(&if big {
+                e.hwcap.to_be_bytes()
+            } else {
+                e.hwcap.to_le_bytes()
+            });
+        }
+        out.extend_from_slice(&table);
+        if let Some(generator) = &self.generator {
+            out.resize(extension_at, 0);
+            put32(&mut out, EXTENSION_MAGIC);
+            put32(&mut out, 1);
+            put32(&mut out, TAG_GENERATOR);
+            put32(&mut out, 0);
+            put32(&mut out, u32_of(extension_at + 24)?);
+            put32(&mut out, u32_of(generator.len())?);
+            out.extend_from_slice(generator.as_bytes());
+        }
+        Ok(out)
+    }
+
+    /// Reads a new-format cache (as [`Cache::encode`] and glibc 2.32+
+    /// `ldconfig` write it); every offset is checked.
+    pub fn parse(bytes: &[u8]) -> Result<Cache, LdsoError> {
+        use LdsoError::Malformed;
+        if bytes.len() < HEADER_SIZE || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(Malformed("no glibc-ld.so.cache1.1 header"));
+        }
+        let big_endian = match bytes[28] & 3 {
+            0 | 2 => false,
+            3 => true,
+            _ => return Err(Malformed("invalid byte order flag")),
+        };
+        let get = |at: usize, n: usize| {
+            at.checked_add(n)
+                .and_then(|end| bytes.get(at..end))
+                .ok_or(Malformed("offset outside the file"))
+        };
+        let u32_at = |at: usize| -> Result<usize, LdsoError> {
+            let b: [u8; 4] = get(at, 4)?.try_into().unwrap_or_default();
+            let v = if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            };
+            Ok(v as usize)
+        };
+        let string_at = |at: usize| -> Result<String, LdsoError> {
+            let rest = bytes
+                .get(at..)
+                .ok_or(Malformed("string outside the file"))?;
+            let len = rest
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or(Malformed("unterminated string"))?;
+            String::from_utf8(rest[..len].to_vec()).map_err(|_| Malformed("string is not UTF-8"))
+        };
+        let count = u32_at(20)?;
+        if count > (bytes.len() - HEADER_SIZE) / ENTRY_SIZE {
+            return Err(Malformed("more entries than the file holds"));
+        }
+        let mut entries = Vec::with_capacity(count);
+        for i in 0..count {
+            let at = HEADER_SIZE + i * ENTRY_SIZE;
+            let hwcap: [u8; 8] = get(at + 16, 8)?.try_into().unwrap_or_default();
+            entries.push(CacheEntry {
+                flags: u32_at(at)? as u32,
+                key: string_at(u32_at(at + 4)?)?,
+                path: string_at(u32_at(at + 8)?)?,
+                hwcap: if big_endian {
+                    u64::from_be_bytes(hwcap)
+                } else {
+                    u64::from_le_bytes(hwcap)
+                },
+            });
+        }
+        let mut generator = None;
+        let extension = u32_at(32)?;
+        if extension != 0 {
+            if u32_at(extension)? != EXTENSION_MAGIC as usize {
+                return Err(Malformed("bad extension magic"));
+            }
+            let sections = u32_at(extension + 4)?;
+            if sections > bytes.len() / 16 {
+                return Err(Malformed("more extension sections than the file holds"));
+            }
+            for i in 0..sections {
+                let at = extension + 8 + i * 16;
+                if u32_at(at)? == TAG_GENERATOR as usize {
+                    let text = get(u32_at(at + 8)?, u32_at(at + 12)?)?;
+                    generator = Some(String::from_utf8_lossy(text).into_owned());
+                }
+            }
+        }
+        Ok(Cache {
+            entries,
+            big_endian,
+            generator,
+        })
+    }
+}
+
+/// Root-relative path without empty, `.` or `..` components (`..` stops at
+/// the root), as Go's `filepath.Join("/", p)` cleans it.
+fn clean(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Follows symlinks in every component of `path`, the last one included
+/// (absolute targets are relative to the root): the real path of an
+/// existing node (`""` for the root), or `None` when something is missing,
+/// loops, or climbs above the root.
+fn resolve(tree: &Tree, path: &str) -> Option<String> {
+    let mut current = path.to_string();
+    for _ in 0..=MAX_LINKS {
+        let (dir, name) = current.rsplit_once('/').unwrap_or(("", &current));
+        let dir = if dir.split('/').all(|c| c.is_empty() || c == ".") {
+            String::new()
+        } else {
+            let inside = tree.resolve_parent(&format!("{dir}/x")).ok()?;
+            inside.strip_suffix("x")?.trim_end_matches('/').to_string()
+        };
+        let real = match name {
+            "" | "." => dir,
+            ".." => dir
+                .rsplit_once('/')
+                .map(|(p, _)| p.to_string())
+                .or_else(|| (!dir.is_empty()).then(String::new))?,
+            name => join(&dir, name),
+        };
+        if real.is_empty() {
+            return Some(real);
+        }
+        match &tree.get(&real)?.kind {
+            NodeKind::Symlink(target) if target.starts_with('/') => current = target.clone(),
+            NodeKind::Symlink(target) => {
+                let parent = real.rsplit_once('/').map_or("", |(p, _)| p);
+                current = join(parent, target);
+            }
+            _ => return Some(real),
+        }
+    }
+    None
+}
+
+/// The direct children of the real directory `dir` (`""` is the root), as
+/// (name, path), in name order.
+fn list_dir<'a>(tree: &'a Tree, dir: &'a str) -> Vec<(&'a str, &'a str)> {
+    if dir.is_empty() {
+        return tree
+            .iter()
+            .filter(|(p, _)| !p.contains('/'))
+            .map(|(p, _)| (p, p))
+            .collect();
+    }
+    tree.children_of(dir)
+        .filter_map(|(p, _)| {
+            let name = &p[dir.len() + 1..];
+            (!name.contains('/')).then_some((name, p))
+        })
+        .collect()
+}
+
+/// glob(3) inside the tree (no `GLOB_PERIOD`): the existing paths matching
+/// `pattern`, root-relative, in byte order.
+fn glob(tree: &Tree, pattern: &str) -> Vec<String> {
+    let mut paths = vec![String::new()];
+    for part in pattern.split('/').filter(|p| !p.is_empty()) {
+        let mut next = Vec::new();
+        for prefix in &paths {
+            if !part.contains(['*', '?', '[']) {
+                next.push(join(prefix, part));
+                continue;
+            }
+            let Some(dir) = resolve(tree, prefix) else {
+                continue;
+            };
+            if !dir.is_empty() && !tree.get(&dir).is_some_and(Node::is_dir) {
+                continue;
+            }
+            for (name, _) in list_dir(tree, &dir) {
+                if fnmatch(part.as_bytes(), name.as_bytes()) {
+                    next.push(join(prefix, name));
+                }
+            }
+        }
+        paths = next;
+    }
+    paths.retain(|p| !p.is_empty() && resolve(tree, p).is_some());
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// fnmatch(3) for one file name: `*`, `?`, `[...]` (with `!`/`^` and
+/// ranges) and `\` escapes; a leading `.` must be matched literally.
+fn fnmatch(pattern: &[u8], name: &[u8]) -> bool {
+    if name.first() == Some(&b'.') && pattern.first() != Some(&b'.') {
+        return false;
+    }
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        let step = match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p + 1, n));
+                p += 1;
+                continue;
+            }
+            Some(b'?') => Some(1),
+            Some(b'[') => match bracket(&pattern[p..], name[n]) {
+                Some((hit, len)) => hit.then_some(len),
+                None => (name[n] == b'[').then_some(1),
+            },
+            Some(b'\\') if p + 1 < pattern.len() => (pattern[p + 1] == name[n]).then_some(2),
+            Some(&c) => (c == name[n]).then_some(1),
+            None => None,
+        };
+        match (step, star) {
+            (Some(len), _) => {
+                p += len;
+                n += 1;
+            }
+            (None, Some((after, from))) => {
+                p = after;
+                n = from + 1;
+                star = Some((after, from + 1));
+            }
+            (None, None) => return false,
+        }
+    }
+    pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
+}
+
+/// A `[...]` expression at the start of `pattern`: whether `c` matches and
+/// the expression's length; `None` when it is not closed.
+fn bracket(pattern: &[u8], c: u8) -> Option<(bool, usize)> {
+    let mut i = 1;
+    let negate = matches!(pattern.get(i), Some(b'!' | b'^'));
+    if negate {
+        i += 1;
+    }
+    let mut hit = false;
+    let mut first = true;
+    loop {
+        let mut lo = *pattern.get(i)?;
+        if lo == b']' && !first {
+            return Some((hit != negate, i + 1));
+        }
+        first = false;
+        if lo == b'\\' {
+            i += 1;
+            lo = *pattern.get(i)?;
+        }
+        i += 1;
+        match (pattern.get(i), pattern.get(i + 1)) {
+            (Some(b'-'), Some(&hi)) if hi != b']' => {
+                hit |= (lo..=hi).contains(&c);
+                i += 2;
+            }
+            _ => hit |= lo == c,
+        }
+    }
+}
+
+/// What the cache needs from a shared object.
+struct ElfLib {
+    /// `DT_SONAME` strings, in order.
+    sonames: Vec<String>,
+    /// glibc's flags for its machine; `None` for machines glibc has none for.
+    flags: Option<u32>,
+    big_endian: bool,
+    /// `char` is signed on the object's architecture.
+    signed_char: bool,
+}
+
+/// `size` bytes at `start` of a data tar, for [`ReadCache`].
+struct Window {
+    file: File,
+    start: u64,
+    size: u64,
+    pos: u64,
+}
+
+impl ReadCacheOps for Window {
+    fn len(&mut self) -> Result<u64, ()> {
+        Ok(self.size)
+    }
+
+    fn seek(&mut self, pos: u64) -> Result<u64, ()> {
+        self.pos = pos;
+        Ok(pos)
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ()> {
+        let left = usize::try_from(self.size.saturating_sub(self.pos)).unwrap_or(usize::MAX);
+        let want = left.min(buf.len());
+        if want == 0 {
+            return Ok(0);
+        }
+        let at = self.start.checked_add(self.pos).ok_or(())?;
+        let n = self.file.read_at(&mut buf[..want], at).map_err(|_| ())?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn read_exact(&mut self, mut buf: &mut [u8]) -> Result<(), ()> {
+        while !buf.is_empty() {
+            match self.read(buf)? {
+                0 => return Err(()),
+                n => buf = &mut buf[n..],
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads the regular file (or hard link to one) at the real path `path`
+/// as a shared object; `None` when it is not one or cannot be read.
+fn read_elf(tree: &Tree, path: &str) -> Option<ElfLib> {
+    let content = match &tree.get(path)?.kind {
+        NodeKind::File(c) => c,
+        NodeKind::Hardlink(target) => match &tree.get(target)?.kind {
+            NodeKind::File(c) => c,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    match content {
+        Content::Bytes(bytes) => parse_elf(bytes.as_slice()),
+        Content::Source {
+            source,
+            offset,
+            size,
+        } => {
+            let file = File::open(tree.sources.get(*source as usize)?).ok()?;
+            let cache = ReadCache::new(Window {
+                file,
+                start: *offset,
+                size: *size,
+                pos: 0,
+            });
+            parse_elf(&cache)
+        }
+    }
+}
+
+fn parse_elf<'a, R: ReadRef<'a>>(data: R) -> Option<ElfLib> {
+    match FileKind::parse(data).ok()? {
+        FileKind::Elf32 => parse_elf_as::<FileHeader32<Endianness>, R>(data),
+        FileKind::Elf64 => parse_elf_as::<FileHeader64<Endianness>, R>(data),
+        _ => None,
+    }
+}
+
+/// glibc's `process_elf_file`: an `ET_DYN` object; `DT_SONAME` strings are
+/// read from `DT_STRTAB` of the `PT_DYNAMIC` segment (up to `DT_NULL`),
+/// mapped to the file through the `PT_LOAD` segment holding it.
+fn parse_elf_as<'a, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'a>>(
+    data: R,
+) -> Option<ElfLib> {
+    const ET_DYN: u16 = 3;
+    const PT_LOAD: u32 = 1;
+    const DT_STRTAB: i64 = 5;
+    const DT_SONAME: i64 = 14;
+    let header = Elf::parse(data).ok()?;
+    let endian = header.endian().ok()?;
+    if header.e_type(endian).0 != ET_DYN {
+        return None;
+    }
+    let segments = header.program_headers(endian, data).ok()?;
+    let mut sonames = Vec::new();
+    if let Some(dynamic) = segments
+        .iter()
+        .find_map(|s| s.dynamic(endian, data).transpose())
+    {
+        let dynamic = dynamic.ok()?;
+        let end = dynamic
+            .iter()
+            .position(|d| d.tag(endian).0 == 0)
+            .unwrap_or(dynamic.len());
+        let dynamic = &dynamic[..end];
+        let strtab = dynamic
+            .iter()
+            .find(|d| d.tag(endian).0 == DT_STRTAB)
+            .map(|d| d.val(endian));
+        for entry in dynamic.iter().filter(|d| d.tag(endian).0 == DT_SONAME) {
+            let addr = strtab?;
+            let file_offset = segments
+                .iter()
+                .find(|s| {
+                    let vaddr: u64 = s.p_vaddr(endian).into();
+                    s.p_type(endian).0 == PT_LOAD
+                        && addr >= vaddr
+                        && addr - vaddr < s.p_filesz(endian).into()
+                })
+                .map_or(Some(addr), |s| {
+                    let (vaddr, offset): (u64, u64) =
+                        (s.p_vaddr(endian).into(), s.p_offset(endian).into());
+                    (addr - vaddr).checked_add(offset)
+                })?;
+            let start = file_offset.checked_add(entry.val(endian))?;
+            let bytes = data.read_bytes_at_until(start..data.len().ok()?, 0).ok()?;
+            sonames.push(String::from_utf8(bytes.to_vec()).ok()?);
+        }
+    }
+    let machine = header.e_machine(endian).0;
+    Some(ElfLib {
+        sonames,
+        flags: glibc_flags(machine, header.is_class_64(), header.e_flags(endian).0),
+        big_endian: header.is_big_endian(),
+        signed_char: matches!(machine, 2 | 3 | 18 | 43 | 62 | 258),
+    })
+}
+
+/// The flags glibc's `ldconfig` gives an object of `machine`
+/// (`sysdeps/unix/sysv/linux/*/readelflib.c`).
+fn glibc_flags(machine: u16, class64: bool, e_flags: u32) -> Option<u32> {
+    let abi = match (machine, class64) {
+        (62, true) => FLAG_X8664_LIB64,
+        (62, false) => FLAG_X8664_LIBX32,
+        (183, true) => FLAG_AARCH64_LIB64,
+        (40, false) if e_flags & 0xff00_0000 == 0x0500_0000 && e_flags & 0x400 != 0 => {
+            FLAG_ARM_LIBHF
+        }
+        (40, false) if e_flags & 0xff00_0000 == 0x0500_0000 && e_flags & 0x200 != 0 => {
+            FLAG_ARM_LIBSF
+        }
+        (21, true) => FLAG_POWERPC_LIB64,
+        (22, true) => FLAG_S390_LIB64,
+        (43, true) => FLAG_SPARC_LIB64,
+        (243, _) if e_flags & !0x7 == 0 && e_flags & 0x6 == 0 => FLAG_RISCV_FLOAT_ABI_SOFT,
+        (243, _) if e_flags & !0x7 == 0 && e_flags & 0x6 == 0x4 => FLAG_RISCV_FLOAT_ABI_DOUBLE,
+        (258, true) if e_flags & 0x7 == 1 => FLAG_LARCH_FLOAT_ABI_SOFT,
+        (258, true) if e_flags & 0x7 == 3 => FLAG_LARCH_FLOAT_ABI_DOUBLE,
+        (3 | 40 | 20 | 22 | 2 | 18, false) => 0,
+        _ => return None,
+    };
+    Some(FLAG_ELF_LIBC6 | abi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libcmp_matches_glibc() {
+        use Ordering::*;
+        assert_eq!(
+            dl_cache_libcmp("libyaml-0.so.2", "libyaml-cpp.so.0.8", false),
+            Greater
+        );
+        assert_eq!(dl_cache_libcmp("libfoo.so.9", "libfoo.so.10", false), Less);
+        assert_eq!(
+            dl_cache_libcmp("libfoo.so.13", "libfoo.so.13", false),
+            Equal
+        );
+        assert_eq!(dl_cache_libcmp("libfoo.so.1", "libfoo.so", false), Greater);
+        assert_eq!(
+            dl_cache_libcmp("libc.so.6", "libc_malloc_debug.so.0", false),
+            Less
+        );
+        assert_eq!(dl_cache_libcmp("lib01", "lib1", false), Equal);
+        // Bytes above 0x7f: below everything when `char` is signed.
+        assert_eq!(dl_cache_libcmp("libé.so", "libz.so", false), Greater);
+        assert_eq!(dl_cache_libcmp("libé.so", "libz.so", true), Less);
+        assert_eq!(dl_cache_libcmp("libé", "lib", true), Less);
+        // Overflowing digit runs compare without panicking.
+        let _ = dl_cache_libcmp("lib99999999999999999999", "lib1", false);
+    }
+
+    #[test]
+    fn glob_patterns() {
+        assert!(fnmatch(b"*.conf", b"libc.conf"));
+        assert!(!fnmatch(b"*.conf", b".hidden.conf"));
+        assert!(fnmatch(b".*.conf", b".hidden.conf"));
+        assert!(fnmatch(b"[a-c]?.conf", b"b1.conf"));
+        assert!(!fnmatch(b"[!a-c]?.conf", b"b1.conf"));
+        assert!(fnmatch(b"a*b*c", b"aXXbYYbc"));
+        assert!(fnmatch(b"\\*", b"*"));
+        assert!(!fnmatch(b"\\*", b"x"));
+        assert!(fnmatch(b"[", b"["));
+        assert!(fnmatch(b"[]x]", b"]"));
+    }
+
+    #[test]
+    fn lib_names() {
+        assert_eq!(lib_stem("libfoo.so.1.2"), Some("libfoo"));
+        assert_eq!(lib_stem("libso.so.so"), Some("libso.so"));
+        assert_eq!(lib_stem("libso.so.so.7"), Some("libso.so"));
+        assert_eq!(lib_stem("libfoo.so."), Some("libfoo"));
+        assert_eq!(lib_stem("lib.so"), Some("lib"));
+        assert_eq!(lib_stem("ld-linux-x86-64.so.2"), Some("ld-linux-x86-64"));
+        assert_eq!(lib_stem("foo.so.1"), None);
+        assert_eq!(lib_stem("libfoo.no.1"), None);
+    }
+
+    #[test]
+    fn paths_resolve_inside_the_root() {
+        let mut t = Tree::new();
+        t.mkdir_all("usr/lib", 0o755, 0).unwrap();
+        t.insert(
+            "lib",
+            Node::new(NodeKind::Symlink("usr/lib".into()), 0o777, 0),
+        );
+        t.insert(
+            "usr/lib/a",
+            Node::new(NodeKind::Symlink("../lib/b".into()), 0o777, 0),
+        );
+        t.insert(
+            "usr/lib/b",
+            Node::new(NodeKind::Symlink("/lib/a".into()), 0o777, 0),
+        );
+        t.insert("up", Node::new(NodeKind::Symlink("..".into()), 0o777, 0));
+        assert_eq!(resolve(&t, "lib").as_deref(), Some("usr/lib"));
+        assert_eq!(resolve(&t, "/lib/").as_deref(), Some("usr/lib"));
+        assert_eq!(resolve(&t, "lib/..").as_deref(), Some("usr"));
+        assert_eq!(resolve(&t, "lib/a"), None);
+        assert_eq!(resolve(&t, "up"), None);
+        assert_eq!(resolve(&t, "").as_deref(), Some(""));
+        assert_eq!(clean("/usr//./local/../lib/"), "usr/lib");
+    }
+}
