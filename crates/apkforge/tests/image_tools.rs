@@ -326,3 +326,105 @@ fn origin_layering_splits_packages_into_layers_that_run() {
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+#[test]
+fn glibc_style_image_gets_an_ld_so_cache_glibc_can_read() {
+    let fx = fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // A package with /etc/ld.so.conf and a real shared library (Alpine's zlib).
+    let tree = d.join("tree");
+    fs::create_dir_all(tree.join("etc")).unwrap();
+    fs::create_dir_all(tree.join("usr/lib")).unwrap();
+    fs::write(tree.join("etc/ld.so.conf"), "/usr/lib\n").unwrap();
+    let st = Command::new("tar")
+        .arg("xzf")
+        .arg(fx.join("alpine-3.19/x86_64/zlib-1.3.1-r0.apk"))
+        .arg("-C")
+        .arg(&tree)
+        .arg("lib/libz.so.1.3.1")
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    fs::rename(
+        tree.join("lib/libz.so.1.3.1"),
+        tree.join("usr/lib/libz.so.1.3.1"),
+    )
+    .unwrap();
+    fs::remove_dir(tree.join("lib")).unwrap();
+    std::os::unix::fs::symlink("libz.so.1.3.1", tree.join("usr/lib/libz.so.1")).unwrap();
+    ok(&apkforge(&["keygen", "k", "--bits", "2048"], d));
+    fs::create_dir_all(d.join("repo/x86_64")).unwrap();
+    ok(&apkforge(
+        &[
+            "apk",
+            "pack",
+            "tree",
+            "-o",
+            "repo/x86_64/libz-glibc-1-r0.apk",
+            "--name",
+            "libz-glibc",
+            "--version",
+            "1-r0",
+            "--arch",
+            "x86_64",
+            "--signing-key",
+            "k.rsa",
+        ],
+        d,
+    ));
+    ok(&apkforge(
+        &[
+            "index",
+            "-o",
+            "repo/x86_64/APKINDEX.tar.gz",
+            "--signing-key",
+            "k.rsa",
+            "repo/x86_64/libz-glibc-1-r0.apk",
+        ],
+        d,
+    ));
+    fs::write(d.join("g.yaml"), "contents:\n  keyring: [k.rsa.pub]\n  repositories: [repo]\n  packages: [libz-glibc]\narchs: [x86_64]\n").unwrap();
+    let out = d.join("rootfs.tar.gz");
+    ok(&apkforge(
+        &[
+            "image",
+            "build-minirootfs",
+            "g.yaml",
+            out.to_str().unwrap(),
+            "--build-arch",
+            "x86_64",
+            "--cache-dir",
+            "cache",
+        ],
+        d,
+    ));
+    fs::create_dir(d.join("root")).unwrap();
+    let st = Command::new("tar")
+        .arg("xzf")
+        .arg(&out)
+        .arg("-C")
+        .arg(d.join("root"))
+        .arg("etc/ld.so.cache")
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "no etc/ld.so.cache in the layer: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let listing = Command::new("ldconfig")
+        .args(["-p", "-C"])
+        .arg(d.join("root/etc/ld.so.cache"))
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains("libz.so.1 (libc6,x86-64) => /usr/lib/libz.so.1"),
+        "{listing}"
+    );
+}

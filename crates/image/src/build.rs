@@ -86,6 +86,15 @@ pub enum BuildError {
         #[source]
         source: PathError,
     },
+    /// Generating `/etc/ld.so.cache` failed.
+    #[error("{arch}: {source}")]
+    Ldso {
+        /// Architecture.
+        arch: String,
+        /// What failed.
+        #[source]
+        source: rootfs::ldso::LdsoError,
+    },
     /// Writing the layer failed.
     #[error("{arch}: {source}")]
     Layer {
@@ -478,6 +487,11 @@ pub fn assemble(
         .map_err(tree_err)?;
     }
     rootfs::busybox::link_applets(&mut tree).map_err(tree_err)?;
+    // glibc images: /etc/ld.so.cache from /etc/ld.so.conf, as apko does.
+    rootfs::ldso::generate_ld_so_cache(&mut tree).map_err(|source| BuildError::Ldso {
+        arch: arch.to_string(),
+        source,
+    })?;
     Ok(Assembled {
         tree,
         installed,

@@ -33,32 +33,19 @@ pub const LD_SO_CONF: &str = "etc/ld.so.conf";
 /// Where the cache is written, relative to the root.
 pub const LD_SO_CACHE: &str = "etc/ld.so.cache";
 
-/// `FLAG_ELF_LIBC6`: an ELF library for glibc (every entry has it).
+/// `FLAG_ELF_LIBC6`: an ELF library for glibc (every entry has it). The
+/// other `FLAG_*` constants are the architecture bits added to it.
 pub const FLAG_ELF_LIBC6: u32 = 0x0003;
-/// `FLAG_SPARC_LIB64`.
-pub const FLAG_SPARC_LIB64: u32 = 0x0100;
 /// `FLAG_X8664_LIB64`: x86-64.
 pub const FLAG_X8664_LIB64: u32 = 0x0300;
-/// `FLAG_S390_LIB64`.
+/// `FLAG_S390_LIB64`: s390x.
 pub const FLAG_S390_LIB64: u32 = 0x0400;
-/// `FLAG_POWERPC_LIB64`.
-pub const FLAG_POWERPC_LIB64: u32 = 0x0500;
-/// `FLAG_X8664_LIBX32`: x32 (32-bit objects for x86-64).
-pub const FLAG_X8664_LIBX32: u32 = 0x0800;
 /// `FLAG_ARM_LIBHF`: 32-bit ARM, hard-float ABI.
 pub const FLAG_ARM_LIBHF: u32 = 0x0900;
-/// `FLAG_AARCH64_LIB64`.
+/// `FLAG_AARCH64_LIB64`: aarch64.
 pub const FLAG_AARCH64_LIB64: u32 = 0x0a00;
-/// `FLAG_ARM_LIBSF`: 32-bit ARM, soft-float ABI.
-pub const FLAG_ARM_LIBSF: u32 = 0x0b00;
-/// `FLAG_RISCV_FLOAT_ABI_SOFT`.
-pub const FLAG_RISCV_FLOAT_ABI_SOFT: u32 = 0x0f00;
-/// `FLAG_RISCV_FLOAT_ABI_DOUBLE`.
+/// `FLAG_RISCV_FLOAT_ABI_DOUBLE`: riscv, double-float ABI.
 pub const FLAG_RISCV_FLOAT_ABI_DOUBLE: u32 = 0x1000;
-/// `FLAG_LARCH_FLOAT_ABI_SOFT`.
-pub const FLAG_LARCH_FLOAT_ABI_SOFT: u32 = 0x1100;
-/// `FLAG_LARCH_FLOAT_ABI_DOUBLE`.
-pub const FLAG_LARCH_FLOAT_ABI_DOUBLE: u32 = 0x1200;
 
 /// `CACHEMAGIC_NEW` followed by `CACHE_VERSION`.
 const MAGIC: &[u8; 20] = b"glibc-ld.so.cache1.1";
@@ -257,21 +244,18 @@ pub fn build_cache(tree: &Tree, dirs: &[String]) -> Cache {
             let elf = elves
                 .entry(file)
                 .or_insert_with_key(|file| read_elf(tree, file));
-            let Some(elf) = elf.as_ref() else {
+            let Some((elf, flags)) = elf.as_ref().and_then(|e| Some((e, e.flags?))) else {
                 continue;
             };
-            let Some(flags) = elf.flags else {
-                continue;
-            };
-            let implicit = [name.to_string()];
-            let sonames = if elf.sonames.is_empty() && name.ends_with(".so") {
-                &implicit[..]
+            // Without DT_SONAME, a `.so` name is its own soname.
+            let cached = if elf.sonames.is_empty() {
+                name.ends_with(".so")
             } else {
-                &elf.sonames[..]
+                elf.sonames.iter().any(|soname| {
+                    lib_stem(soname)
+                        .is_some_and(|stem| name == soname || name == format!("{stem}.so"))
+                })
             };
-            let cached = sonames.iter().any(|soname| {
-                lib_stem(soname).is_some_and(|stem| name == soname || name == format!("{stem}.so"))
-            });
             if cached {
                 let entry = CacheEntry {
                     key: name.to_string(),
@@ -387,52 +371,40 @@ impl Cache {
         }
 
         let big = self.big_endian;
-        let u32_of = |n: usize| u32::try_from(n).map_err(|_| LdsoError::TooLarge);
-        let put32 = |out: &mut Vec<u8>, v: u32| {
-            out.extend_from_slice(&if big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            });
-        };
+        let n32 = |n: usize| u32::try_from(n).map(|v| ordered(v.into(), big, 4));
         let strings_at = HEADER_SIZE + ENTRY_SIZE * self.entries.len();
-        let end = strings_at + table.len();
-        let extension_at = end.next_multiple_of(4);
+        let extension_at = (strings_at + table.len()).next_multiple_of(4);
         let mut out = Vec::with_capacity(extension_at + 64);
         out.extend_from_slice(MAGIC);
-        put32(&mut out, u32_of(self.entries.len())?);
-        put32(&mut out, u32_of(table.len())?);
-        out.extend_from_slice(&[if big { 3 } else { 2 }, 0, 0, 0]);
-        let has_extension = self.generator.is_some();
-        put32(
-            &mut out,
-            if has_extension {
-                u32_of(extension_at)?
-            } else {
-                0
-            },
-        );
-        out.extend_from_slice(&[0; 12]);
+        out.extend(n32(self.entries.len()).map_err(|_| LdsoError::TooLarge)?);
+        out.extend(n32(table.len()).map_err(|_| LdsoError::TooLarge)?);
+        out.extend([if big { 3 } else { 2 }, 0, 0, 0]);
+        let extension = if self.generator.is_some() {
+            extension_at
+        } else {
+            0
+        };
+        out.extend(n32(extension).map_err(|_| LdsoError::TooLarge)?);
+        out.extend([0; 12]);
         for e in &self.entries {
-            put32(&mut out, e.flags);
-            put32(&mut out, u32_of(strings_at + offsets[e.key.as_str()])?);
-            put32(&mut out, u32_of(strings_at + offsets[e.path.as_str()])?);
-            put32(&mut out, 0);
-            out.extend_from_slice(&if big {
-                e.hwcap.to_be_bytes()
-            } else {
-                e.hwcap.to_le_bytes()
-            });
+            let key = n32(strings_at + offsets[e.key.as_str()]);
+            let path = n32(strings_at + offsets[e.path.as_str()]);
+            out.extend(ordered(e.flags.into(), big, 4));
+            out.extend(key.map_err(|_| LdsoError::TooLarge)?);
+            out.extend(path.map_err(|_| LdsoError::TooLarge)?);
+            out.extend(ordered(0, big, 4));
+            out.extend(ordered(e.hwcap, big, 8));
         }
         out.extend_from_slice(&table);
         if let Some(generator) = &self.generator {
             out.resize(extension_at, 0);
-            put32(&mut out, EXTENSION_MAGIC);
-            put32(&mut out, 1);
-            put32(&mut out, TAG_GENERATOR);
-            put32(&mut out, 0);
-            put32(&mut out, u32_of(extension_at + 24)?);
-            put32(&mut out, u32_of(generator.len())?);
+            let size = u32::try_from(generator.len()).map_err(|_| LdsoError::TooLarge)?;
+            let at = n32(extension_at + 24).map_err(|_| LdsoError::TooLarge)?;
+            for v in [EXTENSION_MAGIC, 1, TAG_GENERATOR, 0] {
+                out.extend(ordered(v.into(), big, 4));
+            }
+            out.extend(at);
+            out.extend(ordered(size.into(), big, 4));
             out.extend_from_slice(generator.as_bytes());
         }
         Ok(out)
@@ -455,15 +427,8 @@ impl Cache {
                 .and_then(|end| bytes.get(at..end))
                 .ok_or(Malformed("offset outside the file"))
         };
-        let u32_at = |at: usize| -> Result<usize, LdsoError> {
-            let b: [u8; 4] = get(at, 4)?.try_into().unwrap_or_default();
-            let v = if big_endian {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            };
-            Ok(v as usize)
-        };
+        let number = |at: usize, n: usize| get(at, n).map(|b| read_ordered(b, big_endian));
+        let u32_at = |at: usize| number(at, 4).map(|v| v as usize);
         let string_at = |at: usize| -> Result<String, LdsoError> {
             let rest = bytes
                 .get(at..)
@@ -481,16 +446,11 @@ impl Cache {
         let mut entries = Vec::with_capacity(count);
         for i in 0..count {
             let at = HEADER_SIZE + i * ENTRY_SIZE;
-            let hwcap: [u8; 8] = get(at + 16, 8)?.try_into().unwrap_or_default();
             entries.push(CacheEntry {
-                flags: u32_at(at)? as u32,
+                flags: number(at, 4)? as u32,
                 key: string_at(u32_at(at + 4)?)?,
                 path: string_at(u32_at(at + 8)?)?,
-                hwcap: if big_endian {
-                    u64::from_be_bytes(hwcap)
-                } else {
-                    u64::from_le_bytes(hwcap)
-                },
+                hwcap: number(at + 16, 8)?,
             });
         }
         let mut generator = None;
@@ -516,6 +476,25 @@ impl Cache {
             big_endian,
             generator,
         })
+    }
+}
+
+/// The low `size` bytes of `v` in the given byte order.
+fn ordered(v: u64, big: bool, size: usize) -> Vec<u8> {
+    if big {
+        v.to_be_bytes()[8 - size..].to_vec()
+    } else {
+        v.to_le_bytes()[..size].to_vec()
+    }
+}
+
+/// A number of up to 8 bytes in the given byte order.
+fn read_ordered(bytes: &[u8], big: bool) -> u64 {
+    let fold = |v: u64, &b: &u8| (v << 8) | u64::from(b);
+    if big {
+        bytes.iter().fold(0, fold)
+    } else {
+        bytes.iter().rev().fold(0, fold)
     }
 }
 
@@ -851,110 +830,27 @@ fn parse_elf_as<'a, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'a>>(
 }
 
 /// The flags glibc's `ldconfig` gives an object of `machine`
-/// (`sysdeps/unix/sysv/linux/*/readelflib.c`).
+/// (`sysdeps/unix/sysv/linux/*/readelflib.c`). Bits without a constant
+/// here: 0x0800 x32, 0x0b00 ARM soft-float, 0x0500 ppc64, 0x0100 sparc64,
+/// 0x0f00 RISC-V soft-float, 0x1100 and 0x1200 LoongArch soft and double.
 fn glibc_flags(machine: u16, class64: bool, e_flags: u32) -> Option<u32> {
+    let arm_eabi5 = e_flags & 0xff00_0000 == 0x0500_0000;
+    let riscv_abi = (e_flags & !0x7 == 0).then_some(e_flags & 0x6);
     let abi = match (machine, class64) {
         (62, true) => FLAG_X8664_LIB64,
-        (62, false) => FLAG_X8664_LIBX32,
+        (62, false) => 0x0800,
         (183, true) => FLAG_AARCH64_LIB64,
-        (40, false) if e_flags & 0xff00_0000 == 0x0500_0000 && e_flags & 0x400 != 0 => {
-            FLAG_ARM_LIBHF
-        }
-        (40, false) if e_flags & 0xff00_0000 == 0x0500_0000 && e_flags & 0x200 != 0 => {
-            FLAG_ARM_LIBSF
-        }
-        (21, true) => FLAG_POWERPC_LIB64,
+        (40, false) if arm_eabi5 && e_flags & 0x400 != 0 => FLAG_ARM_LIBHF,
+        (40, false) if arm_eabi5 && e_flags & 0x200 != 0 => 0x0b00,
+        (21, true) => 0x0500,
         (22, true) => FLAG_S390_LIB64,
-        (43, true) => FLAG_SPARC_LIB64,
-        (243, _) if e_flags & !0x7 == 0 && e_flags & 0x6 == 0 => FLAG_RISCV_FLOAT_ABI_SOFT,
-        (243, _) if e_flags & !0x7 == 0 && e_flags & 0x6 == 0x4 => FLAG_RISCV_FLOAT_ABI_DOUBLE,
-        (258, true) if e_flags & 0x7 == 1 => FLAG_LARCH_FLOAT_ABI_SOFT,
-        (258, true) if e_flags & 0x7 == 3 => FLAG_LARCH_FLOAT_ABI_DOUBLE,
+        (43, true) => 0x0100,
+        (243, _) if riscv_abi == Some(0) => 0x0f00,
+        (243, _) if riscv_abi == Some(4) => FLAG_RISCV_FLOAT_ABI_DOUBLE,
+        (258, true) if e_flags & 0x7 == 1 => 0x1100,
+        (258, true) if e_flags & 0x7 == 3 => 0x1200,
         (3 | 40 | 20 | 22 | 2 | 18, false) => 0,
         _ => return None,
     };
     Some(FLAG_ELF_LIBC6 | abi)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn libcmp_matches_glibc() {
-        use Ordering::*;
-        assert_eq!(
-            dl_cache_libcmp("libyaml-0.so.2", "libyaml-cpp.so.0.8", false),
-            Greater
-        );
-        assert_eq!(dl_cache_libcmp("libfoo.so.9", "libfoo.so.10", false), Less);
-        assert_eq!(
-            dl_cache_libcmp("libfoo.so.13", "libfoo.so.13", false),
-            Equal
-        );
-        assert_eq!(dl_cache_libcmp("libfoo.so.1", "libfoo.so", false), Greater);
-        assert_eq!(
-            dl_cache_libcmp("libc.so.6", "libc_malloc_debug.so.0", false),
-            Less
-        );
-        assert_eq!(dl_cache_libcmp("lib01", "lib1", false), Equal);
-        // Bytes above 0x7f: below everything when `char` is signed.
-        assert_eq!(dl_cache_libcmp("libé.so", "libz.so", false), Greater);
-        assert_eq!(dl_cache_libcmp("libé.so", "libz.so", true), Less);
-        assert_eq!(dl_cache_libcmp("libé", "lib", true), Less);
-        // Overflowing digit runs compare without panicking.
-        let _ = dl_cache_libcmp("lib99999999999999999999", "lib1", false);
-    }
-
-    #[test]
-    fn glob_patterns() {
-        assert!(fnmatch(b"*.conf", b"libc.conf"));
-        assert!(!fnmatch(b"*.conf", b".hidden.conf"));
-        assert!(fnmatch(b".*.conf", b".hidden.conf"));
-        assert!(fnmatch(b"[a-c]?.conf", b"b1.conf"));
-        assert!(!fnmatch(b"[!a-c]?.conf", b"b1.conf"));
-        assert!(fnmatch(b"a*b*c", b"aXXbYYbc"));
-        assert!(fnmatch(b"\\*", b"*"));
-        assert!(!fnmatch(b"\\*", b"x"));
-        assert!(fnmatch(b"[", b"["));
-        assert!(fnmatch(b"[]x]", b"]"));
-    }
-
-    #[test]
-    fn lib_names() {
-        assert_eq!(lib_stem("libfoo.so.1.2"), Some("libfoo"));
-        assert_eq!(lib_stem("libso.so.so"), Some("libso.so"));
-        assert_eq!(lib_stem("libso.so.so.7"), Some("libso.so"));
-        assert_eq!(lib_stem("libfoo.so."), Some("libfoo"));
-        assert_eq!(lib_stem("lib.so"), Some("lib"));
-        assert_eq!(lib_stem("ld-linux-x86-64.so.2"), Some("ld-linux-x86-64"));
-        assert_eq!(lib_stem("foo.so.1"), None);
-        assert_eq!(lib_stem("libfoo.no.1"), None);
-    }
-
-    #[test]
-    fn paths_resolve_inside_the_root() {
-        let mut t = Tree::new();
-        t.mkdir_all("usr/lib", 0o755, 0).unwrap();
-        t.insert(
-            "lib",
-            Node::new(NodeKind::Symlink("usr/lib".into()), 0o777, 0),
-        );
-        t.insert(
-            "usr/lib/a",
-            Node::new(NodeKind::Symlink("../lib/b".into()), 0o777, 0),
-        );
-        t.insert(
-            "usr/lib/b",
-            Node::new(NodeKind::Symlink("/lib/a".into()), 0o777, 0),
-        );
-        t.insert("up", Node::new(NodeKind::Symlink("..".into()), 0o777, 0));
-        assert_eq!(resolve(&t, "lib").as_deref(), Some("usr/lib"));
-        assert_eq!(resolve(&t, "/lib/").as_deref(), Some("usr/lib"));
-        assert_eq!(resolve(&t, "lib/..").as_deref(), Some("usr"));
-        assert_eq!(resolve(&t, "lib/a"), None);
-        assert_eq!(resolve(&t, "up"), None);
-        assert_eq!(resolve(&t, "").as_deref(), Some(""));
-        assert_eq!(clean("/usr//./local/../lib/"), "usr/lib");
-    }
 }

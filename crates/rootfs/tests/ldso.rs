@@ -458,6 +458,9 @@ fn same_bytes_as_glibc_ldconfig() {
         ("usr/lib/libbar.so.2.0.1", Item::File(x86("libbar.so.2"))),
         ("usr/lib/libbar.so.2", Item::Link("libbar.so.2.0.1")),
         ("usr/lib/libnosoname.so", Item::File(lib(EM_X86_64, None))),
+        ("usr/lib/libz.so.1.3.1", Item::File(x86("libz.so.1"))),
+        ("usr/lib/libz.so.1", Item::Link("libz.so.1.3.1")),
+        ("usr/lib/libz.so", Item::Link("libz.so.1.3.1")),
         (
             "usr/lib/ld-linux-x86-64.so.2",
             Item::File(x86("ld-linux-x86-64.so.2")),
@@ -493,6 +496,8 @@ fn same_bytes_as_glibc_ldconfig() {
     assert_eq!(
         pairs(&ours.entries),
         [
+            ("libz.so.1", "/usr/lib/libz.so.1", X86_64),
+            ("libz.so", "/usr/lib/libz.so", X86_64),
             ("libyaml-0.so.2", "/usr/lib/libyaml-0.so.2", X86_64),
             ("libyaml-cpp.so.0.8", "/usr/lib/libyaml-cpp.so.0.8", X86_64),
             ("libv.so.10", "/usr/lib/libv.so.10", X86_64),
@@ -854,4 +859,134 @@ fn reads_libraries_from_data_tars_and_hardlinks() {
             ("libhard.so.7", "/usr/lib/libhard.so.7", X86_64),
         ]
     );
+}
+
+#[test]
+fn libcmp_is_glibcs() {
+    use std::cmp::Ordering::*;
+    let cmp = |a, b| ldso::dl_cache_libcmp(a, b, false);
+    // apko's Test_dlCacheLibcmp_DigitVsNonDigit, then glibc's details.
+    assert_eq!(cmp("libyaml-0.so.2", "libyaml-cpp.so.0.8"), Greater);
+    assert_eq!(cmp("libyaml-cpp.so.0.8", "libyaml-0.so.2"), Less);
+    assert_eq!(cmp("libfoo.so.9", "libfoo.so.10"), Less);
+    assert_eq!(cmp("libfoo.so.13", "libfoo.so.13"), Equal);
+    assert_eq!(cmp("libfoo.so.1", "libfoo.so"), Greater);
+    assert_eq!(cmp("libc.so.6", "libc_malloc_debug.so.0"), Less);
+    assert_eq!(cmp("lib01.so", "lib1.so"), Equal);
+    // Bytes above 0x7f sort below everything where `char` is signed.
+    assert_eq!(cmp("libé.so", "libz.so"), Greater);
+    assert_eq!(ldso::dl_cache_libcmp("libé.so", "libz.so", true), Less);
+    assert_eq!(ldso::dl_cache_libcmp("libé", "lib", true), Less);
+    // Digit runs overflowing a C int wrap (as in C) instead of panicking,
+    // and the order stays consistent.
+    let (big, small) = ("lib99999999999999999999", "lib1");
+    assert_eq!(cmp(big, small), cmp(small, big).reverse());
+}
+
+#[test]
+fn glob_and_name_rules() {
+    let items = vec![
+        (
+            "etc/ld.so.conf",
+            Item::File(
+                b"include /etc/d/[a-b]?.conf /etc/d/[!a-b]*.c\\onf /etc/d/*/x.conf\n".to_vec(),
+            ),
+        ),
+        ("etc/d/a1.conf", Item::File(b"/a1\n".to_vec())),
+        ("etc/d/b2.conf", Item::File(b"/b2\n".to_vec())),
+        ("etc/d/c3.conf", Item::File(b"/c3\n".to_vec())),
+        ("etc/d/a10.conf", Item::File(b"/a10\n".to_vec())),
+        ("etc/d/sub/x.conf", Item::File(b"/usr/lib\n".to_vec())),
+        ("etc/d/sub2", Item::Link("sub")),
+        // apko's ParseLibFilename: `lib*`/`ld-*`, then `.so` or `.so.*`.
+        ("usr/lib/libso.so.so.7", Item::File(x86("libso.so.so.7"))),
+        ("usr/lib/libso.so.so", Item::Link("libso.so.so.7")),
+        ("usr/lib/libhang.so.", Item::File(x86("libhang.so."))),
+        ("usr/lib/lib.so", Item::File(lib(EM_X86_64, None))),
+        ("usr/lib/foo.so.1", Item::File(x86("foo.so.1"))),
+        ("usr/lib/libfoo.no.1", Item::File(x86("libfoo.no.1"))),
+        ("usr/lib/libnosoname.so.1", Item::File(lib(EM_X86_64, None))),
+        ("usr/lib/libsolo.so.1.2.3", Item::File(x86("libsolo.so.1"))),
+    ];
+    let mut tree = build(items, None);
+    assert_eq!(
+        ldso::library_dirs(&tree, "/etc/ld.so.conf").unwrap(),
+        ["/a1", "/b2", "/c3", "/usr/lib"]
+    );
+    ldso::generate_ld_so_cache(&mut tree).unwrap();
+    let cache = Cache::parse(tree.read_bytes("etc/ld.so.cache").unwrap()).unwrap();
+    assert_eq!(
+        pairs(&cache.entries),
+        [
+            ("libso.so.so.7", "/usr/lib/libso.so.so.7", X86_64),
+            ("libso.so.so", "/usr/lib/libso.so.so", X86_64),
+            ("libhang.so.", "/usr/lib/libhang.so.", X86_64),
+            ("lib.so", "/usr/lib/lib.so", X86_64),
+        ]
+    );
+}
+
+#[test]
+fn real_wolfi_package() {
+    // Real aarch64 objects (section headers, GNU notes, versioned names
+    // behind soname links) from Wolfi's libcap package.
+    let apk = testsupport::fixtures().join("wolfi/apks/libcap-2.69-r0.apk");
+    let gz = flate2::read::MultiGzDecoder::new(fs::File::open(apk).unwrap());
+    let mut tree = Tree::new();
+    for entry in tar::Archive::new(gz).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry
+            .path()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim_end_matches('/')
+            .to_string();
+        if path.starts_with('.') {
+            continue;
+        }
+        let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
+        tree.mkdir_all(parent, 0o755, 0).unwrap();
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => tree.mkdir_all(&path, 0o755, 0).unwrap(),
+            tar::EntryType::Symlink => {
+                let target = entry
+                    .link_name()
+                    .unwrap()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+                tree.insert(&path, Node::new(NodeKind::Symlink(target), 0o777, 0));
+            }
+            _ => {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+                tree.write_file(&path, bytes, 0o755, 0).unwrap();
+            }
+        }
+    }
+    tree.write_file("etc/ld.so.conf", b"/usr/lib\n".to_vec(), 0o644, 0)
+        .unwrap();
+    assert!(ldso::generate_ld_so_cache(&mut tree).unwrap());
+    let bytes = tree.read_bytes("etc/ld.so.cache").unwrap().to_vec();
+    let cache = Cache::parse(&bytes).unwrap();
+    let aarch64 = FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64;
+    assert_eq!(
+        pairs(&cache.entries),
+        [
+            ("libpsx.so.2", "/usr/lib/libpsx.so.2", aarch64),
+            ("libcap.so.2", "/usr/lib/libcap.so.2", aarch64),
+        ]
+    );
+    if let Some(listing) = ldconfig_print(&bytes) {
+        assert_eq!(
+            listing[0],
+            (
+                "libpsx.so.2".into(),
+                "libc6,AArch64".into(),
+                "/usr/lib/libpsx.so.2".into()
+            )
+        );
+    }
 }
