@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{apkforge, fail, ok};
+use common::{apkforge, fail, ok, run_image, tool};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,53 +13,11 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 use testsupport::{FileServer, ServerOptions, fixtures};
 
-fn tool(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}); scripts/test.sh installs it"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn alpine_config(server: &FileServer, packages: &[&str], extra: &str) -> String {
     let pkgs: String = packages.iter().map(|p| format!("    - {p}\n")).collect();
     format!(
         "contents:\n  keyring:\n    - {url}/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub\n  repositories:\n    - {url}/alpine-3.19\n  packages:\n{pkgs}entrypoint:\n  command: /bin/sh -c \"echo ok\"\narchs:\n  - x86_64\n{extra}",
         url = server.url
-    )
-}
-
-/// Unpacks `layout:tag` with umoci and runs it with runc; returns stdout.
-fn run_image(layout: &Path, tag: &str, work: &Path, args: Option<&[&str]>) -> String {
-    let bundle = work.join(format!("bundle-{}", fs::read_dir(work).unwrap().count()));
-    tool(
-        Command::new("umoci")
-            .args(["unpack", "--image"])
-            .arg(format!("{}:{tag}", layout.display()))
-            .arg(&bundle),
-    );
-    let cfg_path = bundle.join("config.json");
-    let mut cfg: serde_json::Value = serde_json::from_slice(&fs::read(&cfg_path).unwrap()).unwrap();
-    cfg["process"]["terminal"] = serde_json::Value::Bool(false);
-    if let Some(args) = args {
-        cfg["process"]["args"] = serde_json::json!(args);
-    }
-    fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
-    let id = format!(
-        "apkforge-{}-{}",
-        std::process::id(),
-        bundle.file_name().unwrap().to_string_lossy()
-    );
-    tool(
-        Command::new("runc")
-            .arg("run")
-            .arg(&id)
-            .current_dir(&bundle),
     )
 }
 

@@ -297,34 +297,8 @@ fn origin_layering_splits_packages_into_layers_that_run() {
         4,
         "{manifest}"
     );
-    let bundle = d.join("bundle");
-    let st = Command::new("umoci")
-        .args(["unpack", "--image", "out:latest"])
-        .arg(&bundle)
-        .current_dir(d)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    let cfg_path = bundle.join("config.json");
-    let text = fs::read_to_string(&cfg_path)
-        .unwrap()
-        .replace("\"terminal\": true", "\"terminal\": false");
-    fs::write(&cfg_path, text).unwrap();
-    let run = Command::new("runc")
-        .args(["run", &format!("layered-{}", std::process::id())])
-        .current_dir(&bundle)
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&run.stdout).trim(),
-        "layered",
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let out = common::run_image(&d.join("out"), "latest", d, None);
+    assert_eq!(out.trim(), "layered");
 }
 
 #[test]

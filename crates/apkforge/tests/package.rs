@@ -203,34 +203,8 @@ fn example_recipe_builds_verifies_installs_and_runs() {
         ],
         d,
     ));
-    let bundle = d.join("bundle");
-    let st = Command::new("umoci")
-        .args(["unpack", "--image", "layout:latest"])
-        .arg(&bundle)
-        .current_dir(d)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    let cfg_path = bundle.join("config.json");
-    let text = fs::read_to_string(&cfg_path)
-        .unwrap()
-        .replace("\"terminal\": true", "\"terminal\": false");
-    fs::write(&cfg_path, text).unwrap();
-    let run = Command::new("runc")
-        .args(["run", &format!("hello-{}", std::process::id())])
-        .current_dir(&bundle)
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&run.stdout).trim(),
-        "Hello from apkforge (installed in /usr)",
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let out = common::run_image(&d.join("layout"), "latest", d, None);
+    assert_eq!(out.trim(), "Hello from apkforge (installed in /usr)");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests: run the binary, check outcomes.
 #![allow(dead_code)]
 
+use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -49,4 +50,47 @@ pub fn assert_same_file(a: &Path, b: &Path) {
         b.display(),
         y.len()
     );
+}
+
+/// Runs a tool; panics with its output when it fails.
+pub fn tool(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}); scripts/test.sh installs it"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Unpacks `layout:tag` with umoci and runs it with runc; returns stdout.
+pub fn run_image(layout: &Path, tag: &str, work: &Path, args: Option<&[&str]>) -> String {
+    let bundle = work.join(format!("bundle-{}", fs::read_dir(work).unwrap().count()));
+    tool(
+        Command::new("umoci")
+            .args(["unpack", "--image"])
+            .arg(format!("{}:{tag}", layout.display()))
+            .arg(&bundle),
+    );
+    let cfg_path = bundle.join("config.json");
+    let mut cfg: serde_json::Value = serde_json::from_slice(&fs::read(&cfg_path).unwrap()).unwrap();
+    cfg["process"]["terminal"] = serde_json::Value::Bool(false);
+    if let Some(args) = args {
+        cfg["process"]["args"] = serde_json::json!(args);
+    }
+    fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    let id = format!(
+        "apkforge-{}-{}",
+        std::process::id(),
+        bundle.file_name().unwrap().to_string_lossy()
+    );
+    tool(
+        Command::new("runc")
+            .arg("run")
+            .arg(&id)
+            .current_dir(&bundle),
+    )
 }
