@@ -134,33 +134,15 @@ pub struct ImagePublishArgs {
     /// Resolution flags.
     #[command(flatten)]
     pub resolve: ResolveArgs,
-    /// Build date (RFC 3339); SOURCE_DATE_EPOCH wins when set.
-    #[arg(long)]
-    pub build_date: Option<String>,
-    /// Write SBOMs.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub sbom: bool,
-    /// Directory for SBOMs (default: the current directory).
-    #[arg(long)]
-    pub sbom_path: Option<PathBuf>,
-    /// SBOM formats: spdx, cyclonedx.
-    #[arg(long, value_delimiter = ',', default_value = "spdx")]
-    pub sbom_formats: Vec<String>,
-    /// Extra annotations as KEY:VALUE.
-    #[arg(long, value_delimiter = ',')]
-    pub annotations: Vec<String>,
+    /// Build and output flags.
+    #[command(flatten)]
+    pub build: BuildFlags,
     /// Write the per-arch and index references (name@digest) to this file.
     #[arg(long)]
     pub image_refs: Option<PathBuf>,
     /// Registries (host[:port]) that may be spoken to over plain HTTP.
     #[arg(long = "insecure-registry")]
     pub insecure_registries: Vec<String>,
-    /// gzip level of layers (1 fastest .. 9 smallest).
-    #[arg(long, default_value_t = 6)]
-    pub compression_level: u32,
-    /// Build exactly the packages of this lock file (see `image lock`).
-    #[arg(long)]
-    pub lockfile: Option<PathBuf>,
     /// Blobs larger than this many bytes are uploaded in chunks of this
     /// size (PATCH); smaller ones with a single PUT.
     #[arg(long, default_value_t = 32 << 20, value_parser = clap::value_parser!(u64).range(1..))]
@@ -219,6 +201,32 @@ pub struct ResolveArgs {
     pub ignore_signatures: bool,
 }
 
+/// Flags `image build` and `image publish` share.
+#[derive(Debug, Args, Clone)]
+pub struct BuildFlags {
+    /// Build date (RFC 3339); SOURCE_DATE_EPOCH wins when set.
+    #[arg(long)]
+    pub build_date: Option<String>,
+    /// Write SBOMs.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sbom: bool,
+    /// Directory for SBOMs (default: beside the output; for publish, the current directory).
+    #[arg(long)]
+    pub sbom_path: Option<PathBuf>,
+    /// SBOM formats: spdx, cyclonedx.
+    #[arg(long, value_delimiter = ',', default_value = "spdx")]
+    pub sbom_formats: Vec<String>,
+    /// Extra annotations as KEY:VALUE.
+    #[arg(long, value_delimiter = ',')]
+    pub annotations: Vec<String>,
+    /// gzip level of layers (1 fastest .. 9 smallest).
+    #[arg(long, default_value_t = 6)]
+    pub compression_level: u32,
+    /// Build exactly the packages of this lock file (see `image lock`).
+    #[arg(long)]
+    pub lockfile: Option<PathBuf>,
+}
+
 /// `image build`
 #[derive(Debug, Args)]
 pub struct ImageBuildArgs {
@@ -231,30 +239,12 @@ pub struct ImageBuildArgs {
     /// Resolution flags.
     #[command(flatten)]
     pub resolve: ResolveArgs,
-    /// Build date (RFC 3339); SOURCE_DATE_EPOCH wins when set.
-    #[arg(long)]
-    pub build_date: Option<String>,
-    /// Write SBOMs.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub sbom: bool,
-    /// Directory for SBOMs (default: beside the output).
-    #[arg(long)]
-    pub sbom_path: Option<PathBuf>,
-    /// SBOM formats: spdx, cyclonedx.
-    #[arg(long, value_delimiter = ',', default_value = "spdx")]
-    pub sbom_formats: Vec<String>,
-    /// Extra annotations as KEY:VALUE.
-    #[arg(long, value_delimiter = ',')]
-    pub annotations: Vec<String>,
+    /// Build and output flags.
+    #[command(flatten)]
+    pub build: BuildFlags,
     /// Accepted for apko compatibility (VCS metadata comes from `vcs-url`).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub vcs: bool,
-    /// gzip level of layers (1 fastest .. 9 smallest).
-    #[arg(long, default_value_t = 6)]
-    pub compression_level: u32,
-    /// Build exactly the packages of this lock file (see `image lock`).
-    #[arg(long)]
-    pub lockfile: Option<PathBuf>,
 }
 
 /// `image lock`

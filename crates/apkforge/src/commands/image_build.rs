@@ -140,7 +140,7 @@ pub fn build_config(inputs: &BuildInputs<'_>) -> Result<BuildOutput> {
 }
 
 pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
-    for f in &args.sbom_formats {
+    for f in &args.build.sbom_formats {
         if f != "spdx" && f != "cyclonedx" {
             bail!("--sbom-formats: unknown format `{f}` (expected spdx, cyclonedx)");
         }
@@ -174,10 +174,10 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
     let built = build_config(&BuildInputs {
         config: &args.config,
         resolve: &args.resolve,
-        annotations: &args.annotations,
-        lockfile: args.lockfile.as_deref(),
-        build_date: args.build_date.as_deref(),
-        compression_level: args.compression_level,
+        annotations: &args.build.annotations,
+        lockfile: args.build.lockfile.as_deref(),
+        build_date: args.build.build_date.as_deref(),
+        compression_level: args.build.compression_level,
         work_dir: work.path(),
     })?;
     let images: Vec<oci::Image> = built.archs.iter().map(|a| a.image.clone()).collect();
@@ -198,10 +198,14 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
             &built.index_annotations,
         )?
     };
-    if args.sbom {
-        let dir = args.sbom_path.clone().unwrap_or_else(|| out_parent.clone());
+    if args.build.sbom {
+        let dir = args
+            .build
+            .sbom_path
+            .clone()
+            .unwrap_or_else(|| out_parent.clone());
         std::fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
-        write_sboms(&dir, &args.tag, &built, &index, &args.sbom_formats)?;
+        write_sboms(&dir, &args.tag, &built, &index, &args.build.sbom_formats)?;
     }
     for a in &built.archs {
         eprintln!(

@@ -49,7 +49,7 @@ impl PushObserver for PushLog {
 }
 
 pub fn run(args: &ImagePublishArgs) -> Result<ExitCode> {
-    for f in &args.sbom_formats {
+    for f in &args.build.sbom_formats {
         if f != "spdx" && f != "cyclonedx" {
             bail!("--sbom-formats: unknown format `{f}` (expected spdx, cyclonedx)");
         }
@@ -84,10 +84,10 @@ pub fn run(args: &ImagePublishArgs) -> Result<ExitCode> {
     let built = build_config(&BuildInputs {
         config: &args.config,
         resolve: &args.resolve,
-        annotations: &args.annotations,
-        lockfile: args.lockfile.as_deref(),
-        build_date: args.build_date.as_deref(),
-        compression_level: args.compression_level,
+        annotations: &args.build.annotations,
+        lockfile: args.build.lockfile.as_deref(),
+        build_date: args.build.build_date.as_deref(),
+        compression_level: args.build.compression_level,
         work_dir: work.path(),
     })?;
     let images: Vec<oci::Image> = built.archs.iter().map(|a| a.image.clone()).collect();
@@ -101,10 +101,20 @@ pub fn run(args: &ImagePublishArgs) -> Result<ExitCode> {
         report.uploaded, report.bytes_uploaded, report.mounted, report.present
     );
 
-    if args.sbom {
-        let dir = args.sbom_path.clone().unwrap_or_else(|| PathBuf::from("."));
+    if args.build.sbom {
+        let dir = args
+            .build
+            .sbom_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
-        write_sboms(&dir, &args.tags[0], &built, &index, &args.sbom_formats)?;
+        write_sboms(
+            &dir,
+            &args.tags[0],
+            &built,
+            &index,
+            &args.build.sbom_formats,
+        )?;
     }
     if let Some(path) = &args.image_refs {
         // apko's order: each architecture's image, then the index.
