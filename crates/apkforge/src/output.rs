@@ -63,10 +63,18 @@ pub fn write_atomic(path: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
     file.commit(mode)
 }
 
-/// Prints an error and its causes to stderr.
+/// Prints an error and its causes to stderr. A cause whose text the lines
+/// above already include (errors that embed their source) is not repeated.
 pub fn print_error(err: &anyhow::Error) {
-    eprintln!("error: {err}");
+    let mut shown = err.to_string();
+    eprintln!("error: {shown}");
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        let text = cause.to_string();
+        if shown.contains(&text) {
+            continue;
+        }
+        eprintln!("  caused by: {text}");
+        shown.push('\n');
+        shown.push_str(&text);
     }
 }
