@@ -230,7 +230,7 @@ fn elf_binary_gets_alpines_so_depends_and_cmd_provides() {
         String::from_utf8_lossy(&unpack.stderr)
     );
     let recipe = format!(
-        "package:\n  name: myscan\n  version: 1.3.7\n  epoch: 2\n  description: scanelf repackaged\n  copyright:\n    - license: GPL-2.0-only\nenvironment:\n  contents:\n    keyring:\n      - {fx}/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub\n    repositories:\n      - {fx}/alpine-3.19\n    packages:\n      - busybox\npipeline:\n  - runs: |\n      mkdir -p ${{{{targets.destdir}}}}/usr/bin\n      cp usr/bin/scanelf ${{{{targets.destdir}}}}/usr/bin/scanelf\n",
+        "package:\n  name: myscan\n  version: 1.3.7\n  epoch: 2\n  description: scanelf repackaged\n  copyright:\n    - license: GPL-2.0-only\n  scriptlets:\n    post-install: |\n      #!/bin/sh\n      exit 0\n    trigger:\n      paths:\n        - /usr/bin\n      script: |\n        #!/bin/sh\n        exit 0\nenvironment:\n  contents:\n    keyring:\n      - {fx}/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub\n    repositories:\n      - {fx}/alpine-3.19\n    packages:\n      - busybox\npipeline:\n  - runs: |\n      mkdir -p ${{{{targets.destdir}}}}/usr/bin\n      cp usr/bin/scanelf ${{{{targets.destdir}}}}/usr/bin/scanelf\n",
         fx = fx.display()
     );
     fs::write(d.join("myscan.yaml"), recipe).unwrap();
@@ -264,6 +264,14 @@ fn elf_binary_gets_alpines_so_depends_and_cmd_provides() {
     };
     assert_eq!(field("depend"), vec!["so:libc.musl-x86_64.so.1"]);
     assert_eq!(field("provides"), vec!["cmd:scanelf=1.3.7-r2"]);
+    assert_eq!(field("triggers"), vec!["/usr/bin"]);
+    let scripts: Vec<&str> = v["scripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(scripts, vec![".post-install", ".trigger"]);
 }
 
 #[test]

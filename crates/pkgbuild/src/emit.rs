@@ -132,6 +132,12 @@ pub fn emit_all(
             replaces: atoms(&o.name, &o.dependencies.replaces)?,
             provider_priority: o.dependencies.provider_priority.parse().ok(),
             replaces_priority: o.dependencies.replaces_priority.parse().ok(),
+            // A trigger script runs when files change under these paths.
+            triggers: o
+                .scriptlets
+                .filter(|s| !s.trigger.script.is_empty())
+                .map(|s| s.trigger.paths.iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
             ..Default::default()
         };
         let mut builder = PackageBuilder::new(record, opts.source_date_epoch);
