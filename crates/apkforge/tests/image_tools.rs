@@ -402,3 +402,57 @@ fn glibc_style_image_gets_an_ld_so_cache_glibc_can_read() {
         "{listing}"
     );
 }
+
+#[test]
+fn certificate_providers_join_the_bundle() {
+    let cli = fixtures().join("apko-testdata/internal/cli");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rootfs.tar.gz");
+    let cache = tmp.path().join("cache");
+    ok(&apkforge(
+        &[
+            "image",
+            "build-minirootfs",
+            "testdata/apko-certs.yaml",
+            out.to_str().unwrap(),
+            "--build-arch",
+            "x86_64",
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ],
+        &cli,
+    ));
+    let root = tmp.path().join("root");
+    fs::create_dir(&root).unwrap();
+    let st = Command::new("tar")
+        .arg("xzf")
+        .arg(&out)
+        .arg("-C")
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let bundle = fs::read_to_string(root.join("etc/ssl/certs/ca-certificates.crt")).unwrap();
+    let mut certs: Vec<_> = fs::read_dir(root.join("usr/local/share/ca-certificates"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    certs.sort();
+    assert!(certs.len() >= 3, "{certs:?}");
+    for c in certs {
+        let pem = fs::read_to_string(&c).unwrap();
+        assert!(
+            bundle.contains(pem.trim()),
+            "{} missing from the bundle",
+            c.display()
+        );
+    }
+    assert!(
+        root.join("etc/ssl/certs/.ca-certificates.crt.sha256")
+            .is_file()
+    );
+}

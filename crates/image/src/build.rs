@@ -474,6 +474,9 @@ pub fn assemble(
         source,
     })?;
     crate::certs::add_certificates(&mut tree, &req.certificates, created).map_err(tree_err)?;
+    let provided =
+        crate::certs::provided_certificates(&tree, &installed, &req.certificate_providers);
+    crate::certs::append_to_bundle(&mut tree, &provided, created).map_err(tree_err)?;
     crate::certs::write_sidecars(&mut tree, created).map_err(tree_err)?;
     for (name, cmd) in &req.services {
         let dir = format!("sv/{name}");

@@ -1,4 +1,6 @@
-//! Additional CA certificates (`certificates.additional`).
+//! CA certificates: `certificates.additional` (inline PEM) and
+//! `certificates.providers` (packages shipping certificates), added to the
+//! image's CA bundle.
 
 use rootfs::layer::read_small;
 use rootfs::tree::{Tree, TreeError};
@@ -58,6 +60,48 @@ pub fn add_certificates(
             bundle.push(b'\n');
         }
         bundle.extend_from_slice(&pem);
+    }
+    tree.write_file(BUNDLE, bundle, 0o644, mtime)
+}
+
+/// Certificates shipped by the installed packages that provide one of
+/// `providers` (by name or `provides`): their
+/// `usr/local/share/ca-certificates/*.{crt,pem}` files, sorted by path.
+pub fn provided_certificates(
+    tree: &Tree,
+    installed: &[apk_format::PackageRecord],
+    providers: &[String],
+) -> Vec<Vec<u8>> {
+    let owners: std::collections::HashSet<u32> = installed
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            providers
+                .iter()
+                .any(|want| &p.name == want || p.provides.iter().any(|d| &d.name == want))
+        })
+        .map(|(i, _)| i as u32)
+        .collect();
+    tree.children_of("usr/local/share/ca-certificates")
+        .filter(|(path, node)| {
+            (path.ends_with(".crt") || path.ends_with(".pem"))
+                && node.owner.is_some_and(|o| owners.contains(&o))
+        })
+        .filter_map(|(path, _)| read_small(tree, path))
+        .collect()
+}
+
+/// Appends provided certificates to the CA bundle (creating it if needed).
+pub fn append_to_bundle(tree: &mut Tree, certs: &[Vec<u8>], mtime: u64) -> Result<(), TreeError> {
+    if certs.is_empty() {
+        return Ok(());
+    }
+    let mut bundle = read_small(tree, BUNDLE).unwrap_or_default();
+    for pem in certs {
+        if !bundle.is_empty() && !bundle.ends_with(b"\n") {
+            bundle.push(b'\n');
+        }
+        bundle.extend_from_slice(pem);
     }
     tree.write_file(BUNDLE, bundle, 0o644, mtime)
 }

@@ -32,6 +32,8 @@ pub struct BuildRequest {
     pub run_as: Option<String>,
     /// `paths` mutations.
     pub paths: Vec<PathMutation>,
+    /// `certificates.providers`: packages whose certificates join the bundle.
+    pub certificate_providers: Vec<String>,
     /// Additional CA certificates: (name, PEM).
     pub certificates: Vec<(String, String)>,
     /// `layering: strategy: origin` with this layer budget.

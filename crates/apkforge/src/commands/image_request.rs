@@ -141,6 +141,11 @@ pub fn build_request(config: &Config, flags: &ResolveArgs) -> Result<BuildReques
         volumes: config.volumes.clone(),
         annotations,
         services: config.entrypoint.services.clone(),
+        certificate_providers: config
+            .certificates
+            .iter()
+            .flat_map(|c| c.providers.clone())
+            .collect(),
         layering_budget,
     })
 }
