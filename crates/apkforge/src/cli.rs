@@ -225,6 +225,10 @@ pub struct BuildFlags {
     /// Build exactly the packages of this lock file (see `image lock`).
     #[arg(long)]
     pub lockfile: Option<PathBuf>,
+    /// Annotate the image with the git remote and commit of the config's
+    /// checkout (when the config has no `vcs-url`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub vcs: bool,
 }
 
 /// `image build`
@@ -242,9 +246,6 @@ pub struct ImageBuildArgs {
     /// Build and output flags.
     #[command(flatten)]
     pub build: BuildFlags,
-    /// Accepted for apko compatibility (VCS metadata comes from `vcs-url`).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub vcs: bool,
 }
 
 /// `image lock`

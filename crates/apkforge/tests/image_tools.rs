@@ -456,3 +456,91 @@ fn certificate_providers_join_the_bundle() {
             .is_file()
     );
 }
+
+#[test]
+fn vcs_annotations_come_from_the_configs_git_checkout() {
+    let fx = fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let server = testsupport::FileServer::start(&fx, testsupport::ServerOptions::default());
+    fs::write(d.join("a.yaml"), alpine_yaml(&server.url)).unwrap();
+    let git = |args: &[&str]| {
+        let st = Command::new("git")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        String::from_utf8_lossy(&st.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&[
+        "remote",
+        "add",
+        "origin",
+        "git@github.com:example/images.git",
+    ]);
+    git(&["add", "a.yaml"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.org",
+        "commit",
+        "-qm",
+        "config",
+    ]);
+    let head = git(&["rev-parse", "HEAD"]);
+    fs::create_dir(d.join("out")).unwrap();
+    ok(&apkforge(
+        &[
+            "image",
+            "build",
+            "a.yaml",
+            "x:latest",
+            "out/",
+            "--cache-dir",
+            "cache",
+            "--sbom=false",
+        ],
+        d,
+    ));
+    let index = fs::read_to_string(d.join("out/index.json")).unwrap();
+    let blobs = fs::read_dir(d.join("out/blobs/sha256"))
+        .unwrap()
+        .map(|e| fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let all = format!("{index}\n{blobs}");
+    assert!(
+        all.contains("git+ssh://git@github.com/example/images.git"),
+        "no source annotation"
+    );
+    assert!(all.contains(&head), "no revision annotation");
+    // --vcs=false leaves them out.
+    fs::create_dir(d.join("plain")).unwrap();
+    ok(&apkforge(
+        &[
+            "image",
+            "build",
+            "a.yaml",
+            "x:latest",
+            "plain/",
+            "--cache-dir",
+            "cache",
+            "--sbom=false",
+            "--vcs=false",
+        ],
+        d,
+    ));
+    let plain = fs::read_dir(d.join("plain/blobs/sha256"))
+        .unwrap()
+        .map(|e| fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!plain.contains(&head));
+}

@@ -109,6 +109,8 @@ pub struct BuildInputs<'a> {
     pub build_date: Option<&'a str>,
     pub compression_level: u32,
     pub work_dir: &'a Path,
+    /// Add git source/revision annotations (`--vcs`).
+    pub vcs: bool,
 }
 
 /// Loads and validates the config, applies the flags and builds.
@@ -120,6 +122,11 @@ pub fn build_config(inputs: &BuildInputs<'_>) -> Result<BuildOutput> {
         .lockfile
         .map(|p| crate::commands::image_lock::read_lock(p, &loaded.checksum))
         .transpose()?;
+    if inputs.vcs && loaded.config.vcs_url.is_empty() {
+        for (k, v) in crate::commands::image_request::vcs_annotations(inputs.config) {
+            req.annotations.entry(k).or_insert(v);
+        }
+    }
     req.annotations
         .extend(parse_annotations(inputs.annotations)?);
     let opts = BuildOptions {
@@ -179,6 +186,7 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
         build_date: args.build.build_date.as_deref(),
         compression_level: args.build.compression_level,
         work_dir: work.path(),
+        vcs: args.build.vcs,
     })?;
     let images: Vec<oci::Image> = built.archs.iter().map(|a| a.image.clone()).collect();
     let index = if layout {

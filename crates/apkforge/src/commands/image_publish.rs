@@ -89,6 +89,7 @@ pub fn run(args: &ImagePublishArgs) -> Result<ExitCode> {
         build_date: args.build.build_date.as_deref(),
         compression_level: args.build.compression_level,
         work_dir: work.path(),
+        vcs: args.build.vcs,
     })?;
     let images: Vec<oci::Image> = built.archs.iter().map(|a| a.image.clone()).collect();
     let index = oci::build_index(&images, &built.index_annotations);

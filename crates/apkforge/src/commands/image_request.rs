@@ -174,3 +174,38 @@ pub fn build_date(flag: Option<&str>) -> Result<Option<u64>> {
         None => Ok(None),
     }
 }
+
+/// What `--vcs` adds (apko's default): the git remote and commit of the
+/// repository holding the config, as the source and revision annotations.
+/// Nothing when the config is not in a git checkout or git is missing.
+pub fn vcs_annotations(config: &Path) -> Vec<(String, String)> {
+    let dir = match config.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    };
+    let mut out = Vec::new();
+    if let Some(url) = git(&["config", "--get", "remote.origin.url"]) {
+        // `git@host:org/repo` is written as a URL, as apko does.
+        let url = match url.split_once(':') {
+            Some((user_host, path)) if user_host.contains('@') && !url.contains("://") => {
+                format!("git+ssh://{user_host}/{path}")
+            }
+            _ => url,
+        };
+        out.push(("org.opencontainers.image.source".to_string(), url));
+    }
+    if let Some(commit) = git(&["rev-parse", "HEAD"]) {
+        out.push(("org.opencontainers.image.revision".to_string(), commit));
+    }
+    out
+}
