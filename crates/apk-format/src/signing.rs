@@ -102,6 +102,29 @@ impl PublicKey {
         Ok(PublicKey { name, key })
     }
 
+    /// A key from its RSA modulus and exponent (big-endian bytes), as JWKS
+    /// documents publish them.
+    pub fn from_rsa_components(
+        name: impl Into<String>,
+        n: &[u8],
+        e: &[u8],
+    ) -> Result<PublicKey, KeyError> {
+        let name = name.into();
+        let key = RsaPublicKey::new(
+            rsa::BoxedUint::from_be_slice_vartime(n),
+            rsa::BoxedUint::from_be_slice_vartime(e),
+        )
+        .map_err(|_| KeyError::BadPublicKey { name: name.clone() })?;
+        Ok(PublicKey { name, key })
+    }
+
+    /// The key as SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`).
+    pub fn to_pem(&self) -> Result<String, KeyError> {
+        self.key
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|_| KeyError::Encode)
+    }
+
     /// Checks a signature over a precomputed digest.
     pub fn verify_digest(&self, algorithm: SignatureAlgorithm, digest: &[u8], sig: &[u8]) -> bool {
         let scheme = match algorithm {

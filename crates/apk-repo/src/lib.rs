@@ -7,8 +7,10 @@
 #![deny(missing_docs)]
 
 pub mod cache;
+pub mod discovery;
 pub mod http;
 pub mod location;
+pub mod time;
 
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
@@ -91,6 +93,14 @@ pub enum RepoError {
         expected: String,
         /// What the file has.
         actual: String,
+    },
+    /// Key discovery failed.
+    #[error("key discovery for `{repository}`: {reason}")]
+    Discovery {
+        /// The repository.
+        repository: String,
+        /// What went wrong.
+        reason: String,
     },
     /// A key could not be loaded.
     #[error("key `{location}`: {source}")]
@@ -179,7 +189,7 @@ impl RepoClient {
 
     /// Fetches a remote file into the cache (revalidating with its ETag
     /// unless offline) and returns the cached path.
-    fn cached_download(
+    pub(crate) fn cached_download(
         &self,
         bucket: &str,
         url: &str,

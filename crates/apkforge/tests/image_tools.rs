@@ -544,3 +544,98 @@ fn vcs_annotations_come_from_the_configs_git_checkout() {
         .join("\n");
     assert!(!plain.contains(&head));
 }
+
+#[test]
+fn keys_are_discovered_like_apko_does() {
+    use base64::Engine as _;
+    let fx = fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let srv = d.join("srv");
+    fs::create_dir_all(srv.join("alpine/v3.19")).unwrap();
+    fs::create_dir_all(srv.join("keys")).unwrap();
+    fs::create_dir_all(srv.join("cg")).unwrap();
+    std::os::unix::fs::symlink(fx.join("alpine-3.19"), srv.join("alpine/v3.19/main")).unwrap();
+    std::os::unix::fs::symlink(fx.join("alpine-3.19/x86_64"), srv.join("cg/x86_64")).unwrap();
+    let key = fx.join("alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub");
+    fs::copy(
+        &key,
+        srv.join("keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub"),
+    )
+    .unwrap();
+    let server = testsupport::FileServer::start(&srv, testsupport::ServerOptions::default());
+    let url = &server.url;
+    // Alpine: releases.json lists the branch's keys per arch (with the
+    // `%20` for `@` that Alpine publishes); deprecated keys are skipped.
+    fs::write(
+        srv.join("releases.json"),
+        format!(
+            r#"{{"release_branches":[{{"rel_branch":"v3.19","keys":{{"x86_64":[{{"url":"{url}/keys/alpine-devel%20lists.alpinelinux.org-6165ee59.rsa.pub"}},{{"url":"{url}/keys/gone.rsa.pub","deprecated_since":"2001-01-01"}}]}}}}]}}"#
+        ),
+    )
+    .unwrap();
+    let build = |cfg: &str, out: &str| {
+        fs::write(d.join("c.yaml"), cfg).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_apkforge"))
+            .args([
+                "image",
+                "build",
+                "c.yaml",
+                "x:1",
+                out,
+                "--cache-dir",
+                "cache",
+                "--sbom=false",
+            ])
+            .current_dir(d)
+            .env("SOURCE_DATE_EPOCH", "0")
+            .env(
+                "APKFORGE_ALPINE_RELEASES_URL",
+                format!("{url}/releases.json"),
+            )
+            .output()
+            .unwrap()
+    };
+    ok(&build(
+        &format!(
+            "contents:\n  repositories: [{url}/alpine/v3.19/main]\n  packages: [busybox]\narchs: [x86_64]\n"
+        ),
+        "alpine.tar",
+    ));
+    // Chainguard: <repo>/apk-configuration names a JWKS of RSA keys.
+    let modulus = Command::new("openssl")
+        .args(["rsa", "-pubin", "-noout", "-modulus", "-in"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    let hex_n = String::from_utf8_lossy(&modulus.stdout)
+        .trim()
+        .trim_start_matches("Modulus=")
+        .to_string();
+    let n: Vec<u8> = (0..hex_n.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex_n[i..i + 2], 16).unwrap())
+        .collect();
+    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(n);
+    fs::write(
+        srv.join("cg/apk-configuration"),
+        format!(r#"{{"jwks_uri":"{url}/jwks.json"}}"#),
+    )
+    .unwrap();
+    fs::write(
+        srv.join("jwks.json"),
+        format!(r#"{{"keys":[{{"kty":"RSA","kid":"alpine-devel@lists.alpinelinux.org-6165ee59","n":"{n}","e":"AQAB"}}]}}"#),
+    )
+    .unwrap();
+    ok(&build(
+        &format!("contents:\n  repositories: [{url}/cg]\n  packages: [busybox]\narchs: [x86_64]\n"),
+        "cg.tar",
+    ));
+    // Without any key source the index is refused.
+    fs::remove_file(srv.join("cg/apk-configuration")).unwrap();
+    let err = fail(&build(
+        &format!("contents:\n  repositories: [{url}/cg]\n  packages: [busybox]\narchs: [x86_64]\n"),
+        "none.tar",
+    ));
+    assert!(err.contains("signature"), "{err}");
+}

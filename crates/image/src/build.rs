@@ -304,6 +304,45 @@ pub fn load_keys(
         files.push((key.name.clone(), k.clone(), pem));
         ring.add(key);
     }
+    // Keys the repositories publish (Alpine's releases.json, Chainguard's
+    // apk-configuration), as apko discovers them.
+    let today = crate::time::rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    );
+    for line in unique(
+        req.repositories
+            .iter()
+            .chain(&req.build_repositories)
+            .cloned(),
+    ) {
+        let repo = RepoLine::parse(&line);
+        for arch in &req.archs {
+            let found = match client.discover_keys(&repo, arch, &today[..10]) {
+                Ok(found) => found,
+                // Offline, discovery uses what the cache has, like apko.
+                Err(RepoError::Offline(_)) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            for (name, pem) in found {
+                if files
+                    .iter()
+                    .any(|(n, _, _): &(String, String, Vec<u8>)| n == &name)
+                {
+                    continue;
+                }
+                let key = apk_format::signing::PublicKey::from_pem(name.clone(), &pem).map_err(
+                    |source| RepoError::Key {
+                        location: repo.location.clone(),
+                        source,
+                    },
+                )?;
+                ring.add(key);
+                files.push((name, format!("{}", repo.location), pem));
+            }
+        }
+    }
     client.set_keyring(ring);
     Ok(files)
 }

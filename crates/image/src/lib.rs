@@ -8,7 +8,7 @@ pub mod layer_cache;
 pub mod layering;
 pub mod lock;
 pub mod request;
-pub mod time;
 
+pub use apk_repo::time;
 pub use build::{ArchImage, BuildError, BuildOutput, Quiet, Reporter, build};
 pub use request::{BuildOptions, BuildRequest};
