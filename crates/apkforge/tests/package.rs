@@ -317,6 +317,42 @@ fn broken_recipes_fail_precisely_and_leave_no_package() {
         base.replace("runs: make\n", "runs: make no-such-target\n"),
     );
     assert!(err.contains("step `build` failed with exit code"), "{err}");
+    // --debug keeps the failed build and says how to enter it.
+    let out = apkforge(
+        &[
+            "package",
+            "build",
+            "failing.yaml",
+            "--signing-key",
+            "test.rsa",
+            "--out-dir",
+            "dbg",
+            "-r",
+            "snap",
+            "-k",
+            "test.rsa.pub",
+            "--cache-dir",
+            "cache",
+            "--debug",
+        ],
+        d,
+    );
+    let err = fail(&out);
+    assert!(
+        err.contains("kept the failed build in") && err.contains("bwrap --bind"),
+        "{err}"
+    );
+    let kept = err
+        .lines()
+        .find_map(|l| l.split("kept the failed build in ").nth(1))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(
+        Path::new(&kept).join("workspace/config.mk").is_file(),
+        "workspace kept at {kept}"
+    );
+    let _ = fs::remove_dir_all(&kept);
     let err = attempt(
         "missingdep",
         base.replace(
