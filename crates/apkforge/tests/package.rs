@@ -153,6 +153,37 @@ fn example_recipe_builds_verifies_installs_and_runs() {
             .any(|kv| kv[0] == "depend" && kv[1] == "busybox"),
         "{pkginfo:?}"
     );
+    // Each package carries its own SPDX document, which the validator accepts.
+    assert!(
+        hello.contains(&"var/lib/db/sbom/hello-1.0.0-r0.spdx.json".to_string()),
+        "{hello:?}"
+    );
+    let unpacked = d.join("unpacked");
+    fs::create_dir(&unpacked).unwrap();
+    let st = Command::new("tar")
+        .arg("xzf")
+        .arg(apk("packages", "hello"))
+        .arg("-C")
+        .arg(&unpacked)
+        .arg("var/lib/db/sbom/hello-1.0.0-r0.spdx.json")
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let st = Command::new("pyspdxtools")
+        .arg("-i")
+        .arg(unpacked.join("var/lib/db/sbom/hello-1.0.0-r0.spdx.json"))
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&st.stdout),
+        String::from_utf8_lossy(&st.stderr)
+    );
     let (doc, _) = files("hello-doc");
     assert!(
         doc.contains(&"usr/share/man/man1/hello.1".to_string()),

@@ -140,6 +140,17 @@ pub fn emit_all(
                 .unwrap_or_default(),
             ..Default::default()
         };
+        // The package's own SBOM, where melange puts it (apko composes image
+        // SBOMs from these).
+        let sbom_dir = content.join("var/lib/db/sbom");
+        let sbom_path = sbom_dir.join(format!("{}-{version}.spdx.json", o.name));
+        let sbom_doc = package_sbom(&record, opts.source_date_epoch);
+        std::fs::create_dir_all(&sbom_dir)
+            .and_then(|()| std::fs::write(&sbom_path, sbom_doc))
+            .map_err(|source| PkgBuildError::Work {
+                path: sbom_path.clone(),
+                source,
+            })?;
         let mut builder = PackageBuilder::new(record, opts.source_date_epoch);
         builder.entries(tree_from_dir(&content).map_err(|e| PkgBuildError::Output {
             what: o.name.clone(),
@@ -234,4 +245,36 @@ pub fn update_index(
     std::io::Write::write_all(tmp.as_file_mut(), &bytes).map_err(|e| err(e.to_string()))?;
     tmp.persist(&path).map_err(|e| err(e.error.to_string()))?;
     Ok(path)
+}
+
+/// The SPDX document melange embeds in each package.
+fn package_sbom(record: &PackageRecord, source_date_epoch: u64) -> Vec<u8> {
+    let nv = record.name_version();
+    let input = sbom::SbomInput {
+        document_name: format!("apk-{nv}"),
+        namespace_seed: format!("apk-{nv}"),
+        created: apk_repo::time::rfc3339(source_date_epoch),
+        os_id: "unknown".into(),
+        os_name: String::new(),
+        os_version: String::new(),
+        arch: record.arch.clone(),
+        image_digest: None,
+        image_purl_name: None,
+        packages: Vec::new(),
+        distro: None,
+        namespace: "unknown".into(),
+        organization: None,
+    };
+    let pkg = sbom::SbomPackage {
+        name: record.name.clone(),
+        version: record.version.clone(),
+        arch: record.arch.clone(),
+        license: record.license.clone(),
+        description: record.description.clone(),
+        url: record.url.clone(),
+        origin: record.origin.clone().unwrap_or_else(|| record.name.clone()),
+        checksum_sha1_hex: None,
+        maintainer: record.maintainer.clone(),
+    };
+    sbom::spdx_package_json(&input, &pkg)
 }

@@ -93,7 +93,7 @@ mod spdx_doc;
 
 pub use cyclonedx::cyclonedx_json;
 pub use license::{ExtractedLicense, NOASSERTION, NormalizedLicense, normalize_license};
-pub use spdx_doc::{spdx_index_json, spdx_json};
+pub use spdx_doc::{spdx_index_json, spdx_json, spdx_package_json};
 
 /// Tool name in creators, descriptions and namespaces.
 const TOOL: &str = "apkforge";

@@ -7,8 +7,8 @@ use serde::Serialize;
 use crate::ids::{IdAllocator, purl, uuid_v5};
 use crate::license::{ExtractedLicense, NOASSERTION, normalize_license};
 use crate::{
-    IndexSbomInput, MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, SbomInput, TOOL, oci_arch, person_actor,
-    sorted_packages,
+    IndexSbomInput, MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, SbomInput, SbomPackage, TOOL, oci_arch,
+    person_actor, sorted_packages,
 };
 
 #[derive(Serialize)]
@@ -260,40 +260,8 @@ pub fn spdx_json(input: &SbomInput) -> Vec<u8> {
 
     // The apks.
     for pkg in sorted_packages(&input.packages) {
-        let id = ids.id("Package-apk-", &format!("{}-{}", pkg.name, pkg.version));
-        let license = normalize_license(&pkg.license);
-        licenses.extend(license.extracted);
-        let maintainer = pkg
-            .maintainer
-            .as_deref()
-            .and_then(person_actor)
-            .unwrap_or_else(|| NOASSERTION.to_owned());
-        packages.push(Package {
-            spdx_id: id.clone(),
-            name: pkg.name.clone(),
-            version_info: Some(pkg.version.clone()),
-            license_concluded: Some(NOASSERTION.to_owned()),
-            license_declared: Some(license.expression),
-            description: Some(pkg.description.clone()).filter(|d| !d.is_empty()),
-            download_location: NOASSERTION,
-            homepage: homepage(&pkg.url),
-            originator: Some(maintainer.clone()),
-            supplier: Some(maintainer),
-            source_info: (!pkg.origin.is_empty() && pkg.origin != pkg.name)
-                .then(|| format!("built from the {} source package", pkg.origin)),
-            copyright_text: Some(NOASSERTION),
-            primary_package_purpose: Some("APPLICATION"),
-            checksums: pkg
-                .checksum_sha1_hex
-                .iter()
-                .map(|hex| Checksum {
-                    algorithm: "SHA1",
-                    checksum_value: hex.to_ascii_lowercase(),
-                })
-                .collect(),
-            external_refs: purl_ref(crate::apk_purl(input, pkg)),
-            ..Package::default()
-        });
+        let (id, package) = apk_package(&mut ids, input, pkg, &mut licenses);
+        packages.push(package);
         relationships.push(relationship(&image_id, "CONTAINS", &id));
     }
 
@@ -306,6 +274,71 @@ pub fn spdx_json(input: &SbomInput) -> Vec<u8> {
         document_namespace: namespace_uri("spdx", &input.namespace_seed),
         packages,
         relationships,
+        extracted_licensing_infos: extracted_infos(licenses),
+    })
+}
+
+/// The SPDX package for one apk (licenses that need extracted text are
+/// added to `licenses`).
+fn apk_package(
+    ids: &mut IdAllocator,
+    input: &SbomInput,
+    pkg: &SbomPackage,
+    licenses: &mut BTreeSet<ExtractedLicense>,
+) -> (String, Package) {
+    let id = ids.id("Package-apk-", &format!("{}-{}", pkg.name, pkg.version));
+    let license = normalize_license(&pkg.license);
+    licenses.extend(license.extracted);
+    let maintainer = pkg
+        .maintainer
+        .as_deref()
+        .and_then(person_actor)
+        .unwrap_or_else(|| NOASSERTION.to_owned());
+    let package = Package {
+        spdx_id: id.clone(),
+        name: pkg.name.clone(),
+        version_info: Some(pkg.version.clone()),
+        license_concluded: Some(NOASSERTION.to_owned()),
+        license_declared: Some(license.expression),
+        description: Some(pkg.description.clone()).filter(|d| !d.is_empty()),
+        download_location: NOASSERTION,
+        homepage: homepage(&pkg.url),
+        originator: Some(maintainer.clone()),
+        supplier: Some(maintainer),
+        source_info: (!pkg.origin.is_empty() && pkg.origin != pkg.name)
+            .then(|| format!("built from the {} source package", pkg.origin)),
+        copyright_text: Some(NOASSERTION),
+        primary_package_purpose: Some("APPLICATION"),
+        checksums: pkg
+            .checksum_sha1_hex
+            .iter()
+            .map(|hex| Checksum {
+                algorithm: "SHA1",
+                checksum_value: hex.to_ascii_lowercase(),
+            })
+            .collect(),
+        external_refs: purl_ref(crate::apk_purl(input, pkg)),
+        ..Package::default()
+    };
+    (id, package)
+}
+
+/// The SPDX 2.3 JSON document a package carries for itself (melange writes
+/// it to `var/lib/db/sbom/<name>-<version>.spdx.json`): it describes the
+/// one apk.
+pub fn spdx_package_json(input: &SbomInput, pkg: &SbomPackage) -> Vec<u8> {
+    let mut ids = IdAllocator::default();
+    let mut licenses = BTreeSet::new();
+    let (id, package) = apk_package(&mut ids, input, pkg, &mut licenses);
+    to_json(&Document {
+        spdx_id: "SPDXRef-DOCUMENT",
+        name: input.document_name.clone(),
+        spdx_version: "SPDX-2.3",
+        creation_info: creation_info(&input.created, input.organization.as_deref()),
+        data_license: "CC0-1.0",
+        document_namespace: namespace_uri("spdx", &input.namespace_seed),
+        packages: vec![package],
+        relationships: vec![relationship("SPDXRef-DOCUMENT", "DESCRIBES", &id)],
         extracted_licensing_infos: extracted_infos(licenses),
     })
 }
