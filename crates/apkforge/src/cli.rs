@@ -165,6 +165,8 @@ pub enum ImageCommand {
     Dot(Box<DotArgs>),
     /// Print the fully merged config as YAML.
     ShowConfig(ShowConfigArgs),
+    /// Remove the cache (indexes, packages, expanded data, layers).
+    Clean(CleanArgs),
     /// Resolve and list the packages an image would contain.
     ShowPackages(Box<ShowPackagesArgs>),
 }
@@ -287,6 +289,17 @@ pub struct DotArgs {
     /// Resolution flags.
     #[command(flatten)]
     pub resolve: ResolveArgs,
+}
+
+/// `image clean`
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Cache directory (default: the user cache dir).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Only say what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `image show-config`

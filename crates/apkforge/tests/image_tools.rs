@@ -639,3 +639,19 @@ fn keys_are_discovered_like_apko_does() {
     ));
     assert!(err.contains("signature"), "{err}");
 }
+
+#[test]
+fn clean_removes_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    fs::create_dir_all(cache.join("apk-v1")).unwrap();
+    fs::write(cache.join("apk-v1/x.apk"), b"x").unwrap();
+    let c = cache.to_str().unwrap();
+    let out = ok(&apkforge(
+        &["image", "clean", "--cache-dir", c, "--dry-run"],
+        tmp.path(),
+    ));
+    assert!(out.contains("would remove") && cache.exists(), "{out}");
+    ok(&apkforge(&["image", "clean", "--cache-dir", c], tmp.path()));
+    assert!(!cache.exists());
+}

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{ShowConfigArgs, ShowPackagesArgs};
+use crate::cli::{CleanArgs, ShowConfigArgs, ShowPackagesArgs};
 use crate::commands::image_request::{build_request, cache_dir, load_config};
 
 pub fn show_config(args: &ShowConfigArgs) -> Result<ExitCode> {
@@ -50,5 +50,24 @@ pub fn show_packages(args: &ShowPackagesArgs) -> Result<ExitCode> {
             println!("{line}");
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn clean(args: &CleanArgs) -> Result<ExitCode> {
+    use anyhow::Context;
+    let dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(apk_repo::Cache::default_root);
+    if !dir.exists() {
+        println!("{} does not exist; nothing to remove", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.dry_run {
+        println!("would remove {}", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    std::fs::remove_dir_all(&dir).with_context(|| format!("removing `{}`", dir.display()))?;
+    println!("removed {}", dir.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Package(PackageCommand::Compile(args)) => package::compile(&args),
         Command::Package(PackageCommand::Test(args)) => package::test(&args),
         Command::Package(PackageCommand::Lint(args)) => package::lint(&args),
+        Command::Image(ImageCommand::Clean(args)) => image_show::clean(&args),
         Command::Image(ImageCommand::ShowConfig(args)) => image_show::show_config(&args),
         Command::Image(ImageCommand::ShowPackages(args)) => image_show::show_packages(&args),
     }
