@@ -102,6 +102,19 @@ fn alpine_image_runs_loads_and_is_reproducible() {
             .arg(format!("docker-archive:{}", d.join("one.tar").display()))
             .arg(format!("oci:{}:t", copy.display())),
     );
+    // podman loads the docker tar and runs it.
+    tool(
+        common::podman(d)
+            .args(["load", "-q", "-i"])
+            .arg(d.join("one.tar")),
+    );
+    let out = tool(
+        common::podman(d)
+            .args(common::PODMAN_RUN)
+            .arg("localhost/test:latest"),
+    );
+    assert_eq!(out.trim(), "ok");
+    let _ = common::podman(d).args(["rmi", "-a", "-f"]).output();
     // The image runs: as the configured user, with the shell and applets.
     let out = run_image(&d.join("one"), "latest", d, None);
     assert_eq!(out.trim(), "ok");

@@ -3,6 +3,7 @@
 //! `image build` writes, skopeo and podman read and run it, republishing
 //! uploads nothing, several repositories in one call mount blobs.
 
+mod common;
 mod publish_support;
 
 use std::fs;
@@ -41,35 +42,9 @@ fn layers(layout: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Runs the pushed image with podman (settings of
-/// shared/reference/runtimes-on-this-machine.md §5); returns its stdout.
+/// Runs the pushed image with podman; returns its stdout.
 fn podman_run(work: &Path, reference: &str) -> String {
-    let w = work.join("podman");
-    for d in ["root", "run", "tmp"] {
-        fs::create_dir_all(w.join(d)).unwrap();
-    }
-    fs::write(w.join("auth.json"), r#"{"auths":{}}"#).unwrap();
-    let podman = || {
-        let mut c = Command::new("podman");
-        c.arg("--root")
-            .arg(w.join("root"))
-            .arg("--runroot")
-            .arg(w.join("run"))
-            .args([
-                "--storage-driver",
-                "vfs",
-                "--cgroup-manager",
-                "cgroupfs",
-                "--events-backend",
-                "file",
-            ])
-            .arg("--tmpdir")
-            .arg(w.join("tmp"))
-            // Keep the machine's registries/policy/auth files out of it.
-            .env("REGISTRY_AUTH_FILE", w.join("auth.json"));
-        c
-    };
-    tool(podman().args([
+    tool(common::podman(work).args([
         "pull",
         "-q",
         "--tls-verify=false",
@@ -77,21 +52,9 @@ fn podman_run(work: &Path, reference: &str) -> String {
         &format!("{USER}:{PASSWORD}"),
         reference,
     ]));
-    let out = tool(podman().args([
-        "--runtime",
-        "runc",
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--ulimit",
-        "nofile=1024:1024",
-        "--ulimit",
-        "nproc=1024:1024",
-        reference,
-    ]));
+    let out = tool(common::podman(work).args(common::PODMAN_RUN).arg(reference));
     // Leave no image storage behind that a later test could trip over.
-    let _ = podman().args(["rmi", "-a", "-f"]).output();
+    let _ = common::podman(work).args(["rmi", "-a", "-f"]).output();
     out
 }
 

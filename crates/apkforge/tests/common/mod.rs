@@ -94,3 +94,46 @@ pub fn run_image(layout: &Path, tag: &str, work: &Path, args: Option<&[&str]>) -
             .current_dir(&bundle),
     )
 }
+
+/// A `podman` command with its own storage under `work/podman` and the
+/// settings this machine needs (vfs storage, cgroupfs, file events; see
+/// shared/reference/runtimes-on-this-machine.md §5).
+pub fn podman(work: &Path) -> Command {
+    let w = work.join("podman");
+    for d in ["root", "run", "tmp"] {
+        let _ = fs::create_dir_all(w.join(d));
+    }
+    let _ = fs::write(w.join("auth.json"), r#"{"auths":{}}"#);
+    let mut c = Command::new("podman");
+    c.arg("--root")
+        .arg(w.join("root"))
+        .arg("--runroot")
+        .arg(w.join("run"))
+        .args([
+            "--storage-driver",
+            "vfs",
+            "--cgroup-manager",
+            "cgroupfs",
+            "--events-backend",
+            "file",
+        ])
+        .arg("--tmpdir")
+        .arg(w.join("tmp"))
+        // Keep the machine's registries/policy/auth files out of it.
+        .env("REGISTRY_AUTH_FILE", w.join("auth.json"));
+    c
+}
+
+/// `podman run` flags that work on this machine.
+pub const PODMAN_RUN: &[&str] = &[
+    "--runtime",
+    "runc",
+    "run",
+    "--rm",
+    "--network",
+    "none",
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=1024:1024",
+];
