@@ -79,6 +79,10 @@ impl Client {
         match answer.status {
             200 => Ok(true),
             404 => Ok(false),
+            // HEAD only saves work: a registry that still cannot answer it
+            // after retries (e.g. for a blob whose earlier upload was cut
+            // off) is sent the blob, and the upload reports real failures.
+            500..=599 => Ok(false),
             _ => Err(status_error(registry, "HEAD", &url, &answer)),
         }
     }

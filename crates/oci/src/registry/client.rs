@@ -2,11 +2,11 @@
 //! (bodies streamed from files), retries with backoff, URL helpers.
 //! Authentication lives in `session.rs`.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use ureq::SendBody;
@@ -120,8 +120,8 @@ pub struct Client {
     agent: ureq::Agent,
     pub(super) opts: ClientOptions,
     pub(super) keychain: Box<dyn Keychain>,
-    pub(super) sessions: RefCell<HashMap<String, Session>>,
-    log: RefCell<Vec<String>>,
+    pub(super) sessions: Mutex<HashMap<String, Session>>,
+    log: Mutex<Vec<String>>,
 }
 
 impl Client {
@@ -138,15 +138,15 @@ impl Client {
             agent: ureq::Agent::new_with_config(config),
             opts,
             keychain,
-            sessions: RefCell::new(HashMap::new()),
-            log: RefCell::new(Vec::new()),
+            sessions: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
         }
     }
 
     /// Every request made so far as `METHOD URL -> STATUS` (or `-> error`),
     /// for tests and debugging. Never contains credentials.
     pub fn request_log(&self) -> Vec<String> {
-        self.log.borrow().clone()
+        lock(&self.log).clone()
     }
 
     /// May `registry` be spoken to over plain HTTP?
@@ -270,9 +270,7 @@ impl Client {
         let mut response = match self.agent.run(request) {
             Ok(r) => r,
             Err(e) => {
-                self.log
-                    .borrow_mut()
-                    .push(format!("{} {shown} -> error", call.method));
+                lock(&self.log).push(format!("{} {shown} -> error", call.method));
                 // A malformed URL or header is not worth retrying.
                 return Err(match e {
                     ureq::Error::BadUri(_) | ureq::Error::Http(_) => protocol(describe(&e)),
@@ -281,9 +279,7 @@ impl Client {
             }
         };
         let status = response.status().as_u16();
-        self.log
-            .borrow_mut()
-            .push(format!("{} {shown} -> {status}", call.method));
+        lock(&self.log).push(format!("{} {shown} -> {status}", call.method));
         let header = |name: &str| {
             response
                 .headers()
@@ -367,6 +363,11 @@ pub(crate) fn resolve_location(base: &str, location: &str) -> String {
     } else {
         format!("{base}/{location}")
     }
+}
+
+/// Locks a mutex, recovering the data if another thread panicked with it.
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -73,7 +73,7 @@ impl fmt::Debug for Credentials {
 }
 
 /// Finds credentials for a registry host.
-pub trait Keychain {
+pub trait Keychain: Send + Sync {
     /// Credentials for `registry` (`host[:port]`, Docker Hub as
     /// `index.docker.io`), or `None` for anonymous access.
     fn credentials(&self, registry: &str) -> Result<Option<Credentials>, RegistryError>;

@@ -42,7 +42,7 @@ pub enum PushEvent<'a> {
 }
 
 /// Receives [`PushEvent`]s.
-pub trait PushObserver {
+pub trait PushObserver: Sync {
     /// Called after each step.
     fn event(&self, event: &PushEvent<'_>);
 }
@@ -152,6 +152,45 @@ impl Client {
         Ok(())
     }
 
+    /// Pushes blobs concurrently (at most four at once); outcomes come back
+    /// in input order, and the first error wins.
+    fn push_blobs(
+        &self,
+        registry: &str,
+        repository: &str,
+        blobs: &[(Blob<'_>, Option<String>)],
+    ) -> Result<Vec<BlobOutcome>, RegistryError> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<std::sync::Mutex<Option<Result<BlobOutcome, RegistryError>>>> =
+            blobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            for _ in 0..blobs.len().min(4) {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((blob, from)) = blobs.get(i) else {
+                            break;
+                        };
+                        let r = self.push_blob(registry, repository, blob, from.as_deref());
+                        *super::client::lock(&results[i]) = Some(r);
+                    }
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|m| {
+                m.into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .unwrap_or_else(|| {
+                        Err(RegistryError::InvalidPush(
+                            "a blob upload did not run".into(),
+                        ))
+                    })
+            })
+            .collect()
+    }
+
     /// Pushes `images` and `index` (built from them by
     /// [`build_index`](crate::build_index)) to every target
     /// (`registry/repository:tag`).
@@ -213,16 +252,22 @@ impl Client {
                         data: BlobData::File(&l.blob),
                     })
                     .chain(std::iter::once(config));
-                for blob in blobs {
-                    let key = (registry.clone(), repository.clone(), blob.digest.to_owned());
-                    if done.contains(&key) {
-                        continue;
-                    }
-                    let from = known
-                        .get(&(registry.clone(), blob.digest.to_owned()))
-                        .filter(|r| *r != repository)
-                        .cloned();
-                    let outcome = self.push_blob(registry, repository, &blob, from.as_deref())?;
+                // The image's blobs not pushed yet, each with the repository
+                // it could be mounted from; uploaded up to four at a time.
+                let pending: Vec<(Blob<'_>, Option<String>)> = blobs
+                    .filter(|b| {
+                        !done.contains(&(registry.clone(), repository.clone(), b.digest.to_owned()))
+                    })
+                    .map(|b| {
+                        let from = known
+                            .get(&(registry.clone(), b.digest.to_owned()))
+                            .filter(|r| *r != repository)
+                            .cloned();
+                        (b, from)
+                    })
+                    .collect();
+                let outcomes = self.push_blobs(registry, repository, &pending)?;
+                for ((blob, _), outcome) in pending.iter().zip(outcomes) {
                     match outcome {
                         BlobOutcome::Present => report.present += 1,
                         BlobOutcome::Mounted { .. } => report.mounted += 1,
@@ -240,7 +285,7 @@ impl Client {
                     known
                         .entry((registry.clone(), blob.digest.to_owned()))
                         .or_insert_with(|| repository.clone());
-                    done.insert(key);
+                    done.insert((registry.clone(), repository.clone(), blob.digest.to_owned()));
                 }
                 self.ensure_manifest(
                     registry,

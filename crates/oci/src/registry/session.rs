@@ -44,13 +44,11 @@ impl Client {
     }
 
     fn session(&self, registry: &str) -> Result<Session, RegistryError> {
-        if let Some(s) = self.sessions.borrow().get(registry) {
+        if let Some(s) = super::client::lock(&self.sessions).get(registry) {
             return Ok(s.clone());
         }
         let session = self.open_session(registry, &BTreeSet::new())?;
-        self.sessions
-            .borrow_mut()
-            .insert(registry.to_owned(), session.clone());
+        super::client::lock(&self.sessions).insert(registry.to_owned(), session.clone());
         Ok(session)
     }
 
@@ -60,10 +58,10 @@ impl Client {
     /// widen the token's scopes.
     pub fn authenticate(&self, registry: &str, scopes: &[String]) -> Result<(), RegistryError> {
         let registry = normalize_registry(registry);
-        if !self.sessions.borrow().contains_key(&registry) {
+        if !super::client::lock(&self.sessions).contains_key(&registry) {
             let wanted: BTreeSet<String> = scopes.iter().cloned().collect();
             let session = self.open_session(&registry, &wanted)?;
-            self.sessions.borrow_mut().insert(registry, session);
+            super::client::lock(&self.sessions).insert(registry, session);
             return Ok(());
         }
         let session = self.session(&registry)?;
@@ -85,7 +83,7 @@ impl Client {
                     &want,
                     credentials.as_ref(),
                 )?;
-                self.sessions.borrow_mut().insert(
+                super::client::lock(&self.sessions).insert(
                     registry.clone(),
                     Session {
                         base: session.base.clone(),
@@ -381,9 +379,7 @@ impl Client {
             base: session.base.clone(),
             auth,
         };
-        self.sessions
-            .borrow_mut()
-            .insert(registry.to_owned(), renewed.clone());
+        super::client::lock(&self.sessions).insert(registry.to_owned(), renewed.clone());
         let again = self.exchange(
             registry,
             call,
