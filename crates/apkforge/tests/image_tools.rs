@@ -311,18 +311,10 @@ fn glibc_style_image_gets_an_ld_so_cache_glibc_can_read() {
     fs::create_dir_all(tree.join("etc")).unwrap();
     fs::create_dir_all(tree.join("usr/lib")).unwrap();
     fs::write(tree.join("etc/ld.so.conf"), "/usr/lib\n").unwrap();
-    let st = Command::new("tar")
-        .arg("xzf")
-        .arg(fx.join("alpine-3.19/x86_64/zlib-1.3.1-r0.apk"))
-        .arg("-C")
-        .arg(&tree)
-        .arg("lib/libz.so.1.3.1")
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+    common::untar(
+        &fx.join("alpine-3.19/x86_64/zlib-1.3.1-r0.apk"),
+        &tree,
+        &["lib/libz.so.1.3.1"],
     );
     fs::rename(
         tree.join("lib/libz.so.1.3.1"),
@@ -378,19 +370,7 @@ fn glibc_style_image_gets_an_ld_so_cache_glibc_can_read() {
         d,
     ));
     fs::create_dir(d.join("root")).unwrap();
-    let st = Command::new("tar")
-        .arg("xzf")
-        .arg(&out)
-        .arg("-C")
-        .arg(d.join("root"))
-        .arg("etc/ld.so.cache")
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "no etc/ld.so.cache in the layer: {}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    common::untar(&out, &d.join("root"), &["etc/ld.so.cache"]);
     let listing = Command::new("ldconfig")
         .args(["-p", "-C"])
         .arg(d.join("root/etc/ld.so.cache"))
@@ -424,18 +404,7 @@ fn certificate_providers_join_the_bundle() {
     ));
     let root = tmp.path().join("root");
     fs::create_dir(&root).unwrap();
-    let st = Command::new("tar")
-        .arg("xzf")
-        .arg(&out)
-        .arg("-C")
-        .arg(&root)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    common::untar(&out, &root, &[]);
     let bundle = fs::read_to_string(root.join("etc/ssl/certs/ca-certificates.crt")).unwrap();
     let mut certs: Vec<_> = fs::read_dir(root.join("usr/local/share/ca-certificates"))
         .unwrap()

@@ -160,18 +160,10 @@ fn example_recipe_builds_verifies_installs_and_runs() {
     );
     let unpacked = d.join("unpacked");
     fs::create_dir(&unpacked).unwrap();
-    let st = Command::new("tar")
-        .arg("xzf")
-        .arg(apk("packages", "hello"))
-        .arg("-C")
-        .arg(&unpacked)
-        .arg("var/lib/db/sbom/hello-1.0.0-r0.spdx.json")
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+    common::untar(
+        &apk("packages", "hello"),
+        &unpacked,
+        &["var/lib/db/sbom/hello-1.0.0-r0.spdx.json"],
     );
     let st = Command::new("pyspdxtools")
         .arg("-i")
@@ -247,18 +239,10 @@ fn elf_binary_gets_alpines_so_depends_and_cmd_provides() {
     // and p:cmd:scanelf=1.3.7-r2.
     let src = d.join("src/usr/bin");
     fs::create_dir_all(&src).unwrap();
-    let unpack = Command::new("tar")
-        .arg("xzf")
-        .arg(fx.join("alpine-3.19/x86_64/scanelf-1.3.7-r2.apk"))
-        .arg("-C")
-        .arg(d.join("src"))
-        .arg("usr/bin/scanelf")
-        .output()
-        .unwrap();
-    assert!(
-        unpack.status.success(),
-        "{}",
-        String::from_utf8_lossy(&unpack.stderr)
+    common::untar(
+        &fx.join("alpine-3.19/x86_64/scanelf-1.3.7-r2.apk"),
+        &d.join("src"),
+        &["usr/bin/scanelf"],
     );
     let recipe = format!(
         "package:\n  name: myscan\n  version: 1.3.7\n  epoch: 2\n  description: scanelf repackaged\n  copyright:\n    - license: GPL-2.0-only\n  scriptlets:\n    post-install: |\n      #!/bin/sh\n      exit 0\n    trigger:\n      paths:\n        - /usr/bin\n      script: |\n        #!/bin/sh\n        exit 0\nenvironment:\n  contents:\n    keyring:\n      - {fx}/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub\n    repositories:\n      - {fx}/alpine-3.19\n    packages:\n      - busybox\npipeline:\n  - runs: |\n      mkdir -p ${{{{targets.destdir}}}}/usr/bin\n      cp usr/bin/scanelf ${{{{targets.destdir}}}}/usr/bin/scanelf\n",

@@ -137,3 +137,22 @@ pub const PODMAN_RUN: &[&str] = &[
     "--ulimit",
     "nproc=1024:1024",
 ];
+
+/// Extracts `members` (all when empty) of the gzip'd tar `archive` into
+/// `dest`, failing the test with tar's message when it cannot.
+pub fn untar(archive: &Path, dest: &Path, members: &[&str]) {
+    let out = Command::new("tar")
+        .arg("xzf")
+        .arg(archive)
+        .arg("-C")
+        .arg(dest)
+        .args(members)
+        .output()
+        .unwrap_or_else(|e| panic!("running tar: {e}"));
+    assert!(
+        out.status.success(),
+        "tar xzf {}: {}",
+        archive.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
