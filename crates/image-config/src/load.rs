@@ -164,7 +164,7 @@ fn include_pos(bytes: &[u8], file: &Arc<Path>) -> SourcePos {
         #[serde(default)]
         include: Option<serde_saphyr::Spanned<String>>,
     }
-    let pos = serde_saphyr::from_slice_with_options::<IncludeOnly>(bytes, parse_options())
+    let pos = serde_saphyr::from_slice_with_options::<IncludeOnly>(bytes, goyaml::options())
         .ok()
         .and_then(|d| d.include)
         .map(|s| (s.referenced.line(), s.referenced.column()));
@@ -182,32 +182,17 @@ fn include_pos(bytes: &[u8], file: &Arc<Path>) -> SourcePos {
     }
 }
 
-fn parse_options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        // yaml.v3 reads `0755` as octal (Go's base-0 integer parsing).
-        legacy_octal_numbers: true,
-        with_snippet: false,
-    }
-}
-
 /// Decodes one document (yaml.v3's `Decoder.Decode` reads only the first
 /// of several) and records the file in every item's origin.
 fn decode(bytes: &[u8], file: &Arc<Path>) -> Result<Config, ConfigError> {
-    let config =
-        match serde_saphyr::from_slice_with_options::<Option<Config>>(bytes, parse_options()) {
-            Ok(config) => config,
-            Err(serde_saphyr::Error::MultipleDocuments { .. }) => {
-                serde_saphyr::from_slice_multiple_with_options::<Option<Config>>(
-                    bytes,
-                    parse_options(),
-                )
-                .map_err(|e| parse_error(&e, file))?
-                .into_iter()
-                .next()
-                .flatten()
-            }
-            Err(e) => return Err(parse_error(&e, file)),
-        };
+    let config = goyaml::first_document::<Config>(bytes).map_err(|e| ConfigError::Parse {
+        at: SourcePos {
+            file: Arc::clone(file),
+            line: e.line,
+            column: e.column,
+        },
+        message: e.message,
+    })?;
     let Some(mut config) = config else {
         // yaml.v3 fails with EOF on a document without content.
         return Err(ConfigError::Parse {
@@ -221,54 +206,6 @@ fn decode(bytes: &[u8], file: &Arc<Path>) -> Result<Config, ConfigError> {
     };
     stamp(&mut config, file);
     Ok(config)
-}
-
-/// Turns a serde-saphyr error into `file:line:column: message`.
-fn parse_error(err: &serde_saphyr::Error, file: &Arc<Path>) -> ConfigError {
-    use serde_saphyr::MessageFormatter as _;
-    let (line, column) = err
-        .location()
-        .map_or((0, 0), |loc| (loc.line(), loc.column()));
-    let mut inner = err;
-    while let serde_saphyr::Error::WithSnippet { error, .. }
-    | serde_saphyr::Error::AliasError { error, .. } = inner
-    {
-        inner = error;
-    }
-    let message = match inner {
-        serde_saphyr::Error::InvalidScalar { ty, .. } => match *ty {
-            "u32" => "expected a whole number from 0 to 4294967295".into(),
-            "i64" => "expected a whole number".into(),
-            "bool" | "boolean" => "expected true or false".into(),
-            other => format!("expected a value of type {other}").into(),
-        },
-        serde_saphyr::Error::Unexpected { expected, .. } => match *expected {
-            "sequence start" => "expected a list".into(),
-            "mapping start" => "expected a mapping".into(),
-            "string scalar" | "scalar" => "expected a string".into(),
-            _ => serde_saphyr::UserMessageFormatter.format_message(inner),
-        },
-        _ => serde_saphyr::UserMessageFormatter.format_message(inner),
-    };
-    // The formatter leaves control characters in; keep the message on one line.
-    let message: String = message
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    ConfigError::Parse {
-        at: SourcePos {
-            file: Arc::clone(file),
-            line,
-            column,
-        },
-        message,
-    }
 }
 
 fn stamp(config: &mut Config, file: &Arc<Path>) {

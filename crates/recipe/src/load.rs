@@ -10,14 +10,6 @@ use crate::error::{RecipeError, SourcePos};
 use crate::pipeline::Step;
 use crate::types::Recipe;
 
-pub(crate) fn parse_options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        // yaml.v3 reads `0755` as octal (Go's base-0 integer parsing).
-        legacy_octal_numbers: true,
-        with_snippet: false,
-    }
-}
-
 /// Decodes the first document of `bytes` (yaml.v3's `Decoder.Decode` reads
 /// only the first of several).
 fn decode<T: DeserializeOwned>(
@@ -36,63 +28,10 @@ fn decode_optional<T: DeserializeOwned>(
     bytes: &[u8],
     file: &Arc<Path>,
 ) -> Result<Option<T>, RecipeError> {
-    Ok(
-        match serde_saphyr::from_slice_with_options::<Option<T>>(bytes, parse_options()) {
-            Ok(value) => value,
-            Err(serde_saphyr::Error::MultipleDocuments { .. }) => {
-                serde_saphyr::from_slice_multiple_with_options::<Option<T>>(bytes, parse_options())
-                    .map_err(|e| parse_error(&e, file))?
-                    .into_iter()
-                    .next()
-                    .flatten()
-            }
-            Err(e) => return Err(parse_error(&e, file)),
-        },
-    )
-}
-
-/// Turns a serde-saphyr error into `file:line:column: message`.
-fn parse_error(err: &serde_saphyr::Error, file: &Arc<Path>) -> RecipeError {
-    use serde_saphyr::MessageFormatter as _;
-    let (line, column) = err
-        .location()
-        .map_or((0, 0), |loc| (loc.line(), loc.column()));
-    let mut inner = err;
-    while let serde_saphyr::Error::WithSnippet { error, .. }
-    | serde_saphyr::Error::AliasError { error, .. } = inner
-    {
-        inner = error;
-    }
-    let message = match inner {
-        serde_saphyr::Error::InvalidScalar { ty, .. } => match *ty {
-            "u32" | "u64" => "expected a whole number from 0 up".into(),
-            "i64" => "expected a whole number".into(),
-            "bool" | "boolean" => "expected true or false".into(),
-            other => format!("expected a value of type {other}").into(),
-        },
-        serde_saphyr::Error::Unexpected { expected, .. } => match *expected {
-            "sequence start" => "expected a list".into(),
-            "mapping start" => "expected a mapping".into(),
-            "string scalar" | "scalar" => "expected a string".into(),
-            _ => serde_saphyr::UserMessageFormatter.format_message(inner),
-        },
-        _ => serde_saphyr::UserMessageFormatter.format_message(inner),
-    };
-    // Keep the message on one line.
-    let message: String = message
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    RecipeError::Parse {
-        at: SourcePos::new(file, line, column),
-        message,
-    }
+    goyaml::first_document(bytes).map_err(|e| RecipeError::Parse {
+        at: SourcePos::new(file, e.line, e.column),
+        message: e.message,
+    })
 }
 
 impl Recipe {
