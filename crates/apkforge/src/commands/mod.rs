@@ -24,25 +24,43 @@ use crate::cli::{ApkCommand, Cli, Command, ImageCommand, PackageCommand};
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Apk(ApkCommand::Inspect(args)) => apk_inspect::run(&args),
-        Command::Apk(ApkCommand::Verify(args)) => apk_verify::run(&args),
-        Command::Apk(ApkCommand::Version(args)) => apk_version::run(&args),
-        Command::Apk(ApkCommand::Pack(args)) => apk_pack::run(&args),
+        Command::Apk(command) => run_apk(command),
         Command::Index(args) => index::run(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Keygen(args) => keygen::run(&args),
-        Command::Image(ImageCommand::Build(args)) => image_build::run(&args),
-        Command::Image(ImageCommand::Publish(args)) => image_publish::run(&args),
-        Command::Image(ImageCommand::Lock(args)) => image_lock::lock(&args),
-        Command::Image(ImageCommand::BuildMinirootfs(args)) => image_lock::minirootfs(&args),
-        Command::Image(ImageCommand::Dot(args)) => image_lock::dot(&args),
+        Command::Image(command) => run_image(command),
         Command::Login(args) => login::run(&args),
-        Command::Package(PackageCommand::Build(args)) => package::build(&args),
-        Command::Package(PackageCommand::Compile(args)) => package::compile(&args),
-        Command::Package(PackageCommand::Test(args)) => package::test(&args),
-        Command::Package(PackageCommand::Lint(args)) => package::lint(&args),
-        Command::Image(ImageCommand::Clean(args)) => image_show::clean(&args),
-        Command::Image(ImageCommand::ShowConfig(args)) => image_show::show_config(&args),
-        Command::Image(ImageCommand::ShowPackages(args)) => image_show::show_packages(&args),
+        Command::Package(command) => run_package(command),
+    }
+}
+
+fn run_apk(command: ApkCommand) -> Result<ExitCode> {
+    match command {
+        ApkCommand::Inspect(args) => apk_inspect::run(&args),
+        ApkCommand::Verify(args) => apk_verify::run(&args),
+        ApkCommand::Version(args) => apk_version::run(&args),
+        ApkCommand::Pack(args) => apk_pack::run(&args),
+    }
+}
+
+fn run_image(command: ImageCommand) -> Result<ExitCode> {
+    match command {
+        ImageCommand::Build(args) => image_build::run(&args),
+        ImageCommand::Publish(args) => image_publish::run(&args),
+        ImageCommand::Lock(args) => image_lock::lock(&args),
+        ImageCommand::BuildMinirootfs(args) => image_lock::minirootfs(&args),
+        ImageCommand::Dot(args) => image_lock::dot(&args),
+        ImageCommand::Clean(args) => image_show::clean(&args),
+        ImageCommand::ShowConfig(args) => image_show::show_config(&args),
+        ImageCommand::ShowPackages(args) => image_show::show_packages(&args),
+    }
+}
+
+fn run_package(command: PackageCommand) -> Result<ExitCode> {
+    match command {
+        PackageCommand::Build(args) => package::build(&args),
+        PackageCommand::Compile(args) => package::compile(&args),
+        PackageCommand::Test(args) => package::test(&args),
+        PackageCommand::Lint(args) => package::lint(&args),
     }
 }
