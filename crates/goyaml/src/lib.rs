@@ -2,7 +2,62 @@
 //! serde-saphyr read files as Go's yaml.v3 does, first-document semantics,
 //! and error messages a user can act on.
 
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
+
+/// A position in a YAML file (an apko config, a recipe, a pipeline):
+/// `file:line:column`.
+///
+/// Lines and columns are 1-based and counted in characters, as serde-saphyr
+/// reports them. A `line` of 0 means the position inside the file is
+/// unknown; such a position displays as just the file name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SourcePos {
+    /// The file as it was named when loaded.
+    pub file: Arc<Path>,
+    /// 1-based line, 0 if unknown.
+    pub line: u64,
+    /// 1-based column, 0 if unknown.
+    pub column: u64,
+}
+
+impl SourcePos {
+    /// A position in `file`.
+    pub fn new(file: impl AsRef<Path>, line: u64, column: u64) -> Self {
+        SourcePos {
+            file: Arc::from(file.as_ref()),
+            line,
+            column,
+        }
+    }
+
+    /// A position in a file whose name is already shared (no copy).
+    pub fn in_file(file: &Arc<Path>, line: u64, column: u64) -> Self {
+        SourcePos {
+            file: Arc::clone(file),
+            line,
+            column,
+        }
+    }
+
+    /// A position naming only the file.
+    pub fn file_only(file: impl AsRef<Path>) -> Self {
+        Self::new(file, 0, 0)
+    }
+}
+
+impl fmt::Display for SourcePos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.file.display())
+        } else {
+            write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+        }
+    }
+}
 
 /// A decoding failure with its 1-based position (0 when unknown).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +147,17 @@ mod tests {
         n: u32,
         #[serde(default)]
         mode: Option<u32>,
+    }
+
+    #[test]
+    fn positions_display_as_file_line_column() {
+        let file: Arc<Path> = Arc::from(Path::new("a.yaml"));
+        assert_eq!(SourcePos::in_file(&file, 3, 7).to_string(), "a.yaml:3:7");
+        assert_eq!(
+            SourcePos::new("a.yaml", 3, 7),
+            SourcePos::in_file(&file, 3, 7)
+        );
+        assert_eq!(SourcePos::file_only("a.yaml").to_string(), "a.yaml");
     }
 
     #[test]

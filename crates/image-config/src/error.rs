@@ -1,51 +1,12 @@
 //! Errors and source positions.
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A position in a configuration file: `file:line:column`.
-///
-/// Lines and columns are 1-based and counted in characters, as serde-saphyr
-/// reports them. A `line` of 0 means the position inside the file is unknown;
-/// such a position displays as just the file name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SourcePos {
-    /// The file, as it was named when loaded (the path given by the caller,
-    /// or the include path joined with the `include:` value).
-    pub file: Arc<Path>,
-    /// 1-based line, 0 if unknown.
-    pub line: u64,
-    /// 1-based column, 0 if unknown.
-    pub column: u64,
-}
-
-impl SourcePos {
-    /// A position in `file` with a known line and column.
-    pub fn new(file: impl AsRef<Path>, line: u64, column: u64) -> Self {
-        SourcePos {
-            file: Arc::from(file.as_ref()),
-            line,
-            column,
-        }
-    }
-
-    /// A position naming only the file.
-    pub fn file_only(file: impl AsRef<Path>) -> Self {
-        Self::new(file, 0, 0)
-    }
-}
-
-impl fmt::Display for SourcePos {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}", self.file.display())
-        } else {
-            write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
-        }
-    }
-}
+/// A position in a configuration file (the path given by the caller, or
+/// the include path joined with the `include:` value).
+pub use goyaml::SourcePos;
 
 /// Where a configuration item (a user, a path mutation, …) was written.
 ///

@@ -1,51 +1,11 @@
 //! Errors and source positions.
 
-use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
-/// A position in a recipe or pipeline file: `file:line:column`.
-///
-/// Lines and columns are 1-based, in characters. A `line` of 0 means the
-/// position inside the file is unknown; such a position displays as just
-/// the file name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SourcePos {
-    /// The file as it was named when loaded. Built-in pipelines are named
-    /// `<builtin>/NAME.yaml`.
-    pub file: Arc<Path>,
-    /// 1-based line, 0 if unknown.
-    pub line: u64,
-    /// 1-based column, 0 if unknown.
-    pub column: u64,
-}
-
-impl SourcePos {
-    /// A position in `file`.
-    pub fn new(file: &Arc<Path>, line: u64, column: u64) -> Self {
-        SourcePos {
-            file: Arc::clone(file),
-            line,
-            column,
-        }
-    }
-
-    /// A position naming only the file.
-    pub fn file_only(file: &Arc<Path>) -> Self {
-        Self::new(file, 0, 0)
-    }
-}
-
-impl fmt::Display for SourcePos {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}", self.file.display())
-        } else {
-            write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
-        }
-    }
-}
+/// A position in a recipe or pipeline file (built-in pipelines are named
+/// `<builtin>/NAME.yaml`).
+pub use goyaml::SourcePos;
 
 /// Everything that can go wrong loading or compiling a recipe.
 ///
@@ -228,6 +188,8 @@ fn join_paths(paths: &[PathBuf]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+    use std::sync::Arc;
 
     #[test]
     fn display_positions() {

@@ -29,7 +29,7 @@ fn decode_optional<T: DeserializeOwned>(
     file: &Arc<Path>,
 ) -> Result<Option<T>, RecipeError> {
     goyaml::first_document(bytes).map_err(|e| RecipeError::Parse {
-        at: SourcePos::new(file, e.line, e.column),
+        at: SourcePos::in_file(file, e.line, e.column),
         message: e.message,
     })
 }
@@ -89,7 +89,7 @@ impl Recipe {
                         step.anchor()
                     };
                     return Err(RecipeError::Parse {
-                        at: SourcePos::new(file, line, column),
+                        at: SourcePos::in_file(file, line, column),
                         message: "unknown field `description` (allowed only in pipeline \
                                   definitions)"
                             .to_string(),

@@ -81,7 +81,7 @@ pub(crate) fn pos_in(text: &Str, offset: usize, file: &Arc<Path>) -> SourcePos {
     let newlines = before.matches('\n').count() as u64;
     let last_line = before.rsplit('\n').next().unwrap_or("");
     let column = text.column + last_line.chars().count() as u64;
-    SourcePos::new(file, text.line + newlines, column)
+    SourcePos::in_file(file, text.line + newlines, column)
 }
 
 /// Substitutes every reference in `text`.

@@ -169,7 +169,7 @@ fn check_priorities(
 fn check_steps(steps: &[Step], file: &Arc<Path>) -> Result<(), RecipeError> {
     for step in steps {
         let (line, column) = step.anchor();
-        let here = crate::error::SourcePos::new(file, line, column);
+        let here = crate::error::SourcePos::in_file(file, line, column);
         if step.with.is_some() && step.uses.is_empty() {
             return Err(RecipeError::invalid(
                 here,
