@@ -63,6 +63,22 @@ pub fn write_atomic(path: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
     file.commit(mode)
 }
 
+/// May output carry escape codes (colours, bars)? Not when `NO_COLOR` is
+/// set to anything non-empty (no-color.org), nor for `TERM=dumb`; callers
+/// also check that the stream is a terminal.
+pub fn colors_enabled() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|v| v == "dumb");
+    !no_color && !dumb
+}
+
+/// Prints a config's warnings (decimal permissions, ...) to stderr.
+pub fn print_config_warnings(loaded: &image_config::LoadedConfig) {
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 /// Prints an error and its causes to stderr. A cause whose text the lines
 /// above already include (errors that embed their source) is not repeated.
 pub fn print_error(err: &anyhow::Error) {

@@ -26,6 +26,7 @@ mod error;
 mod json;
 mod load;
 mod merge;
+mod scan;
 mod show;
 mod types;
 mod validate;
@@ -36,6 +37,7 @@ pub use argv::{
 };
 pub use error::{ConfigError, Origin, SourcePos};
 pub use load::{LoadOptions, LoadedConfig};
+pub use scan::ConfigWarning;
 pub use types::{
     Accounts, AdditionalCertificate, BaseImage, Certificates, Config, Contents, Entrypoint,
     EntrypointType, Group, LayerFormat, Layering, LayeringStrategy, PathMutation, PathType,

@@ -35,6 +35,22 @@ pub struct LoadedConfig {
     pub checksum: String,
     /// Every file read, in the same order, as named in error messages.
     pub files: Vec<PathBuf>,
+    /// Where each repository line was written (outermost file first).
+    pub repository_positions: Vec<(String, SourcePos)>,
+    /// Things worth telling the user that do not make the config invalid.
+    pub warnings: Vec<crate::scan::ConfigWarning>,
+}
+
+impl LoadedConfig {
+    /// Where the repository line `repo` (as written, trailing `/` trimmed)
+    /// was declared, if it came from a file.
+    pub fn repository_position(&self, repo: &str) -> Option<&SourcePos> {
+        let repo = repo.trim_end_matches('/');
+        self.repository_positions
+            .iter()
+            .find(|(text, _)| text == repo)
+            .map(|(_, pos)| pos)
+    }
 }
 
 impl Config {
@@ -56,6 +72,7 @@ impl Config {
             hasher: Sha256::new(),
             files: Vec::new(),
             stack: Vec::new(),
+            scan: crate::scan::Scan::default(),
         };
         let (display, real) = loader.resolve(path.as_ref())?;
         let config = loader.load_file(display, real)?;
@@ -67,6 +84,8 @@ impl Config {
             config,
             checksum,
             files: loader.files,
+            repository_positions: loader.scan.repositories,
+            warnings: loader.scan.warnings,
         })
     }
 
@@ -89,6 +108,8 @@ struct Loader<'a> {
     /// Canonical paths of the files being loaded, outermost first, with
     /// their display names.
     stack: Vec<(PathBuf, PathBuf)>,
+    /// Positions and warnings of every file read.
+    scan: crate::scan::Scan,
 }
 
 impl Loader<'_> {
@@ -139,6 +160,9 @@ impl Loader<'_> {
         self.files.push(display.clone());
         let file: Arc<Path> = Arc::from(display.as_path());
         let mut config = decode(&bytes, &file)?;
+        let found = crate::scan::scan(&bytes, &file);
+        self.scan.repositories.extend(found.repositories);
+        self.scan.warnings.extend(found.warnings);
         if !config.include.is_empty() {
             let (inc_display, inc_real) =
                 self.resolve(Path::new(&config.include)).map_err(|mut e| {

@@ -28,6 +28,8 @@ pub trait Reporter: Sync {
     fn package_ready(&self, _name: &str, _bytes: u64) {}
     /// All downloads are done.
     fn fetch_finished(&self) {}
+    /// Something the user should know that does not stop the build.
+    fn warn(&self, _message: &str) {}
 }
 
 /// Reports nothing.
@@ -104,6 +106,15 @@ pub enum BuildError {
         #[source]
         source: LayerError,
     },
+    /// A repository line that cannot work (missing directory, an
+    /// architecture directory or index file instead of the repository).
+    #[error("repository `{repo}` {problem}")]
+    Repository {
+        /// The line as written in the config or on the command line.
+        repo: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// No usable repository index for an architecture.
     #[error("{arch}: none of the repositories has an index for this architecture ({repos})")]
     NoIndexes {
@@ -160,6 +171,15 @@ pub struct BuildOutput {
     pub created: u64,
 }
 
+/// `1 package`, `2 packages`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for i in items {
@@ -192,6 +212,7 @@ pub fn resolve(
     .iter()
     .map(|l| RepoLine::parse(l))
     .collect();
+    check_repositories(req)?;
     let world: Vec<Dependency> = req
         .packages
         .iter()
@@ -206,8 +227,8 @@ pub fn resolve(
     let mut lines_per_arch = Vec::new();
     for arch in &req.archs {
         reporter.phase(&format!(
-            "{arch}: loading {} repository indexes",
-            repo_lines.len()
+            "{arch}: loading {}",
+            plural(repo_lines.len(), "repository index", "repository indexes")
         ));
         let loaded: Vec<Result<apk_repo::LoadedIndex, RepoError>> = std::thread::scope(|s| {
             let handles: Vec<_> = repo_lines
@@ -238,8 +259,14 @@ pub fn resolve(
                     lines.push(line.clone());
                 }
                 // apko only warns about a local repository without this arch.
-                Err(RepoError::IndexMissing(_))
-                    if matches!(line.location, apk_repo::Location::Local(_)) => {}
+                Err(RepoError::IndexMissing(missing))
+                    if matches!(line.location, apk_repo::Location::Local(_)) =>
+                {
+                    reporter.warn(&format!(
+                        "repository `{}` has no index for {arch} (`{missing}`); skipped for {arch}",
+                        line.text
+                    ));
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -278,6 +305,21 @@ pub fn resolve(
         .collect())
 }
 
+/// Refuses repository lines that cannot work (see [`crate::repo_check`]),
+/// before anything is downloaded.
+pub fn check_repositories(req: &BuildRequest) -> Result<(), BuildError> {
+    for text in req.repositories.iter().chain(&req.build_repositories) {
+        let line = RepoLine::parse(text);
+        if let Some(problem) = crate::repo_check::repository_problem(&line) {
+            return Err(BuildError::Repository {
+                repo: line.text,
+                problem,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A repository client for these options.
 pub fn client(opts: &BuildOptions) -> RepoClient {
     RepoClient::new(
@@ -297,6 +339,7 @@ pub fn load_keys(
     client: &mut RepoClient,
     req: &BuildRequest,
 ) -> Result<Vec<(String, String, Vec<u8>)>, BuildError> {
+    check_repositories(req)?;
     let mut ring = Keyring::new();
     let mut files = Vec::new();
     for k in unique(req.keyring.iter().cloned()) {
@@ -423,7 +466,10 @@ pub fn assemble(
     key_files: &[(String, Vec<u8>)],
     reporter: &dyn Reporter,
 ) -> Result<Assembled, BuildError> {
-    reporter.phase(&format!("{arch}: fetching {} packages", packages.len()));
+    reporter.phase(&format!(
+        "{arch}: fetching {}",
+        plural(packages.len(), "package", "packages")
+    ));
     let items: Vec<(RepoLine, String, PackageRecord)> = packages
         .iter()
         .map(|(l, r)| (l.clone(), arch.to_string(), r.clone()))
@@ -449,7 +495,10 @@ pub fn assemble(
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    reporter.phase(&format!("{arch}: installing {} packages", packages.len()));
+    reporter.phase(&format!(
+        "{arch}: installing {}",
+        plural(packages.len(), "package", "packages")
+    ));
     let mut installer = Installer::new(base_tree());
     let install_err = |source| BuildError::Install {
         arch: arch.to_string(),
@@ -555,7 +604,10 @@ fn build_arch(
         installed,
         created,
     } = assemble(client, req, opts, arch, packages, key_files, reporter)?;
-    reporter.phase(&format!("{arch}: writing layers ({} files)", tree.len()));
+    reporter.phase(&format!(
+        "{arch}: writing layers ({})",
+        plural(tree.len(), "file", "files")
+    ));
     let layer_err = |source| BuildError::Layer {
         arch: arch.to_string(),
         source,

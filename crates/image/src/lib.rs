@@ -7,6 +7,7 @@ pub mod certs;
 pub mod layer_cache;
 pub mod layering;
 pub mod lock;
+pub mod repo_check;
 pub mod request;
 
 pub use apk_repo::time;

@@ -56,6 +56,37 @@ pub fn write_docker_archive(
     images: &[Image],
     index_annotations: &BTreeMap<String, String>,
 ) -> Result<Index, OciError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let write_err = |source| OciError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let tmp = temp_file_in(dir)?;
+    let (out, index) = write_docker_archive_to(
+        BufWriter::with_capacity(1 << 16, tmp),
+        path,
+        tags,
+        images,
+        index_annotations,
+    )?;
+    let tmp = out.into_inner().map_err(|e| write_err(e.into_error()))?;
+    persist(tmp, path)?;
+    Ok(index)
+}
+
+/// Writes the same archive as [`write_docker_archive`] to `out` (a pipe,
+/// standard output), naming `name` in errors; returns the writer, flushed.
+pub fn write_docker_archive_to<W: Write>(
+    out: W,
+    name: &Path,
+    tags: &[&str],
+    images: &[Image],
+    index_annotations: &BTreeMap<String, String>,
+) -> Result<(W, Index), OciError> {
+    let path = name;
     if images.is_empty() {
         return Err(OciError::NoImages);
     }
@@ -103,16 +134,11 @@ pub fn write_docker_archive(
     let manifest_json = json::to_vec(&entries);
     let index = build_index(images, index_annotations);
 
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
     let write_err = |source| OciError::Write {
         path: path.to_owned(),
         source,
     };
-    let tmp = temp_file_in(dir)?;
-    let mut tar = TarWriter::new(BufWriter::with_capacity(1 << 16, tmp));
+    let mut tar = TarWriter::new(out);
 
     let mut seen = BTreeSet::new();
     for image in &sorted {
@@ -179,9 +205,7 @@ pub fn write_docker_archive(
     tar.finish().map_err(write_err)?;
     let mut out = tar.into_inner();
     out.flush().map_err(write_err)?;
-    let tmp = out.into_inner().map_err(|e| write_err(e.into_error()))?;
-    persist(tmp, path)?;
-    Ok(index)
+    Ok((out, index))
 }
 
 /// A reader that remembers its first error (so read failures of a layer

@@ -207,6 +207,7 @@ pub fn write_oci_layout(
     }
 
     let index = build_index(images, index_annotations);
+    let existing = existing_manifests(&dir.join("index.json"));
     let top = match ref_name {
         None => index.json.clone(),
         Some(name) => {
@@ -228,6 +229,16 @@ pub fn write_oci_layout(
                 desc.annotations.insert(ANNOTATION_REF_NAME, arch_name);
                 manifests.push(desc);
             }
+            // Other tags already in the layout stay (their blobs were never
+            // removed); what carried one of our names is replaced.
+            let ours: Vec<&str> = std::iter::once(name)
+                .chain(per_arch.iter().map(String::as_str))
+                .collect();
+            for kept in &existing {
+                if let Some(desc) = kept_descriptor(kept, &ours) {
+                    manifests.push(desc);
+                }
+            }
             json::to_vec(&IndexManifest {
                 schema_version: 2,
                 media_type: MEDIA_TYPE_INDEX,
@@ -239,6 +250,51 @@ pub fn write_oci_layout(
     write_file_atomic(&dir.join("oci-layout"), OCI_LAYOUT_FILE.as_bytes())?;
     write_file_atomic(&dir.join("index.json"), &top)?;
     Ok(index)
+}
+
+/// The descriptors of an existing `index.json` (none if there is none or
+/// it cannot be read).
+fn existing_manifests(index_json: &Path) -> Vec<serde_json::Value> {
+    let Ok(bytes) = fs::read(index_json) else {
+        return Vec::new();
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Vec::new();
+    };
+    match value.get("manifests") {
+        Some(serde_json::Value::Array(list)) => list.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// An existing descriptor that keeps its place: it has a ref name, not one
+/// of `ours`, and a well-formed digest.
+fn kept_descriptor<'a>(value: &'a serde_json::Value, ours: &[&str]) -> Option<Descriptor<'a>> {
+    let str_of = |v: &'a serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_str);
+    let annotations = value.get("annotations")?.as_object()?;
+    let name = annotations.get(ANNOTATION_REF_NAME)?.as_str()?;
+    if ours.contains(&name) {
+        return None;
+    }
+    let digest = str_of(value, "digest")?;
+    digest_hex(digest)?;
+    let mut desc = Descriptor::plain(
+        str_of(value, "mediaType")?,
+        value.get("size")?.as_u64()?,
+        digest,
+    );
+    for (k, v) in annotations {
+        desc.annotations.insert(k.as_str(), v.as_str()?);
+    }
+    if let Some(p) = value.get("platform") {
+        desc.platform = Some(crate::model::PlatformJson {
+            architecture: str_of(p, "architecture")?,
+            os: str_of(p, "os")?,
+            variant: str_of(p, "variant"),
+        });
+    }
+    desc.artifact_type = str_of(value, "artifactType");
+    Some(desc)
 }
 
 #[cfg(test)]

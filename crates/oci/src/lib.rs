@@ -95,7 +95,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-pub use docker::write_docker_archive;
+pub use docker::{write_docker_archive, write_docker_archive_to};
 pub use image::{Index, build_image, build_index, sha256_digest};
 pub use layout::{OCI_LAYOUT_FILE, write_oci_layout};
 pub use model::{

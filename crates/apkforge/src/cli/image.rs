@@ -103,7 +103,7 @@ pub struct BuildFlags {
     #[arg(long, value_delimiter = ',')]
     pub annotations: Vec<String>,
     /// gzip level of layers (1 fastest .. 9 smallest).
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
     pub compression_level: u32,
     /// Build exactly the packages of this lock file (see `image lock`).
     #[arg(long)]

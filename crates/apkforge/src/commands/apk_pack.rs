@@ -30,7 +30,54 @@ fn atoms(list: &[String], what: &str) -> Result<Vec<Dependency>> {
         .collect()
 }
 
+/// Architectures a package may be built for: apk-tools' names and `noarch`.
+const PACKAGE_ARCHS: &[&str] = &[
+    "noarch",
+    "x86",
+    "x86_64",
+    "aarch64",
+    "armhf",
+    "armv7",
+    "loongarch64",
+    "ppc64le",
+    "riscv64",
+    "s390x",
+    "mips64",
+    "ppc",
+    "ppc64",
+    "s390",
+];
+
+/// apk-tools' rule for package names: a letter or digit first, then
+/// letters, digits and `+-_.`.
+fn check_name(name: &str) -> Result<()> {
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-_.".contains(c));
+    if !ok {
+        bail!(
+            "--name `{name}` is not a valid package name: it must start with a letter or digit and hold only letters, digits and `+-_.`"
+        );
+    }
+    Ok(())
+}
+
 pub fn run(args: &PackArgs) -> Result<ExitCode> {
+    check_name(&args.name)?;
+    if !PACKAGE_ARCHS.contains(&args.arch.as_str()) {
+        bail!(
+            "--arch `{}` is not an apk architecture; expected one of {}",
+            args.arch,
+            PACKAGE_ARCHS.join(", ")
+        );
+    }
+    if let Some(origin) = &args.origin {
+        check_name(origin).context("--origin")?;
+    }
     if !version::is_valid(&args.version) {
         bail!("--version `{}` is not a valid apk version", args.version);
     }

@@ -21,6 +21,7 @@ pub struct LogReporter {
 impl LogReporter {
     /// A reporter; `fancy` draws bars (use when stderr is a terminal).
     pub fn new(fancy: bool) -> LogReporter {
+        let fancy = fancy && crate::output::colors_enabled();
         LogReporter {
             fancy,
             bar: std::sync::Mutex::new(None),
@@ -35,6 +36,10 @@ impl Reporter for LogReporter {
         } else {
             eprintln!("==> {message}");
         }
+    }
+
+    fn warn(&self, message: &str) {
+        eprintln!("warning: {message}");
     }
 
     fn fetch_started(&self, total: usize) {
@@ -69,9 +74,82 @@ impl Reporter for LogReporter {
     }
 }
 
-/// Is OUT an OCI layout directory (existing, or written with a trailing `/`)?
-fn wants_layout(out: &Path) -> bool {
-    out.is_dir() || out.to_string_lossy().ends_with('/')
+/// Where `image build` writes.
+enum Output {
+    /// An OCI layout directory (existing layout, empty, or new).
+    Layout(PathBuf),
+    /// A docker archive file (the target of a symlink, if OUT is one).
+    Tar(PathBuf),
+    /// A docker archive on standard output (`-`).
+    Stdout,
+}
+
+/// Decides what OUT is, refusing what cannot be written safely: a device,
+/// FIFO or socket; a directory that is not an OCI layout; a dangling
+/// symbolic link (a link to a file is written through, never replaced).
+fn output_target(out: &Path) -> Result<Output> {
+    if out == Path::new("-") {
+        return Ok(Output::Stdout);
+    }
+    let wants_dir = out.to_string_lossy().ends_with('/');
+    let path = match std::fs::symlink_metadata(out) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(out).with_context(|| {
+            format!(
+                "`{}` is a symbolic link to something that does not exist; refusing to replace the link",
+                out.display()
+            )
+        })?,
+        _ => out.to_path_buf(),
+    };
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => {
+            let empty = std::fs::read_dir(&path)
+                .with_context(|| format!("reading `{}`", path.display()))?
+                .next()
+                .is_none();
+            if empty || path.join("oci-layout").is_file() {
+                Ok(Output::Layout(path))
+            } else {
+                bail!(
+                    "`{}` is a directory that is not an OCI layout (no `oci-layout` file, not empty); give an empty or new directory for a layout, or a file name for a docker archive",
+                    out.display()
+                )
+            }
+        }
+        Ok(m) if m.is_file() => {
+            if wants_dir {
+                bail!("`{}` is a file, not a directory", out.display());
+            }
+            Ok(Output::Tar(path))
+        }
+        Ok(m) => {
+            use std::os::unix::fs::FileTypeExt;
+            let t = m.file_type();
+            let kind = if t.is_fifo() {
+                "a FIFO"
+            } else if t.is_char_device() || t.is_block_device() {
+                "a device"
+            } else if t.is_socket() {
+                "a socket"
+            } else {
+                "not a regular file"
+            };
+            bail!(
+                "`{}` is {kind}; the output must be a file, an OCI layout directory or `-` for standard output",
+                out.display()
+            )
+        }
+        Err(_) if wants_dir => Ok(Output::Layout(path)),
+        Err(_) => Ok(Output::Tar(path)),
+    }
+}
+
+/// Refuses an image reference a registry or engine would refuse
+/// (`UPPER:latest`, `a:b:c`, `:latest`), before anything is built.
+pub fn check_reference(reference: &str) -> Result<()> {
+    oci::registry::Reference::parse(reference)
+        .map(drop)
+        .with_context(|| format!("`{reference}` is not a valid image reference"))
 }
 
 /// The tag part of `name:tag` (`latest` when there is none).
@@ -143,7 +221,8 @@ pub fn build_config(inputs: &BuildInputs<'_>) -> Result<BuildOutput> {
         eprintln!("warning: --ignore-signatures: repository index signatures are NOT verified");
     }
     let reporter = LogReporter::new(std::io::stderr().is_terminal());
-    Ok(image::build(&req, &opts, &reporter)?)
+    image::build(&req, &opts, &reporter)
+        .map_err(crate::commands::image_request::locate_build_error(&loaded))
 }
 
 pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
@@ -152,31 +231,34 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
             bail!("--sbom-formats: unknown format `{f}` (expected spdx, cyclonedx)");
         }
     }
-    let layout = wants_layout(&args.output);
-    let out_parent = if layout {
-        args.output.clone()
-    } else {
-        match args.output.parent() {
+    check_reference(&args.tag)?;
+    let target = output_target(&args.output)?;
+    // The directory results and SBOMs go to (SBOMs of `-` only with --sbom-path).
+    let out_parent = match &target {
+        Output::Layout(dir) => dir.clone(),
+        Output::Tar(file) => match file.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
-        }
+        },
+        Output::Stdout => PathBuf::from("."),
     };
-    if !layout && args.output.is_dir() {
-        bail!("`{}` is a directory", args.output.display());
-    }
-    if !out_parent.is_dir() && !layout {
+    if let Output::Tar(_) = target
+        && !out_parent.is_dir()
+    {
         bail!("output directory `{}` does not exist", out_parent.display());
     }
+    let work_parent = match &target {
+        Output::Layout(dir) => dir
+            .parent()
+            .filter(|p| p.is_dir())
+            .unwrap_or(Path::new("."))
+            .to_path_buf(),
+        Output::Tar(_) => out_parent.clone(),
+        Output::Stdout => std::env::temp_dir(),
+    };
     let work = tempfile::Builder::new()
         .prefix(".apkforge-build-")
-        .tempdir_in(if layout {
-            out_parent
-                .parent()
-                .filter(|p| p.is_dir())
-                .unwrap_or(Path::new("."))
-        } else {
-            &out_parent
-        })
+        .tempdir_in(&work_parent)
         .context("creating a work directory beside the output")?;
     let built = build_config(&BuildInputs {
         config: &args.config,
@@ -189,41 +271,60 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
         vcs: args.build.vcs,
     })?;
     let images: Vec<oci::Image> = built.archs.iter().map(|a| a.image.clone()).collect();
-    let index = if layout {
-        std::fs::create_dir_all(&args.output)
-            .with_context(|| format!("creating `{}`", args.output.display()))?;
-        oci::write_oci_layout(
-            &args.output,
-            &images,
-            &built.index_annotations,
-            Some(tag_part(&args.tag)),
-        )?
-    } else {
-        oci::write_docker_archive(
-            &args.output,
+    let index = match &target {
+        Output::Layout(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating `{}`", dir.display()))?;
+            oci::write_oci_layout(
+                dir,
+                &images,
+                &built.index_annotations,
+                Some(tag_part(&args.tag)),
+            )?
+        }
+        Output::Tar(file) => oci::write_docker_archive(
+            file,
             &[args.tag.as_str()],
             &images,
             &built.index_annotations,
-        )?
+        )?,
+        Output::Stdout => {
+            let stdout = std::io::stdout().lock();
+            let (_, index) = oci::write_docker_archive_to(
+                std::io::BufWriter::with_capacity(1 << 16, stdout),
+                Path::new("standard output"),
+                &[args.tag.as_str()],
+                &images,
+                &built.index_annotations,
+            )?;
+            index
+        }
     };
-    if args.build.sbom {
-        let dir = args
-            .build
-            .sbom_path
-            .clone()
-            .unwrap_or_else(|| out_parent.clone());
+    let sbom_dir = match (&target, &args.build.sbom_path) {
+        (_, Some(dir)) => Some(dir.clone()),
+        (Output::Stdout, None) => None,
+        _ => Some(out_parent.clone()),
+    };
+    if args.build.sbom
+        && let Some(dir) = sbom_dir
+    {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
         write_sboms(&dir, &args.tag, &built, &index, &args.build.sbom_formats)?;
     }
     for a in &built.archs {
         eprintln!(
-            "{}: {} ({} packages)",
+            "{}: {} ({})",
             a.arch,
             a.image.manifest_digest,
-            a.installed.len()
+            image::build::plural(a.installed.len(), "package", "packages")
         );
     }
-    println!("wrote {} ({})", args.output.display(), index.digest);
+    let line = format!("wrote {} ({})", args.output.display(), index.digest);
+    if let Output::Stdout = target {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

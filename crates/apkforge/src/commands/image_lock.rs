@@ -47,8 +47,10 @@ pub fn lock(args: &ImageLockArgs) -> Result<ExitCode> {
     let req = build_request(&loaded.config, &args.resolve)?;
     let opts = options(&args.resolve, &std::env::temp_dir(), None);
     let mut client = image::build::client(&opts);
-    let keys = image::build::load_keys(&mut client, &req)?;
-    let resolved = image::build::resolve(&client, &req, &image::Quiet)?;
+    let keys = image::build::load_keys(&mut client, &req)
+        .map_err(crate::commands::image_request::locate_build_error(&loaded))?;
+    let resolved = image::build::resolve(&client, &req, &image::Quiet)
+        .map_err(crate::commands::image_request::locate_build_error(&loaded))?;
     let name = args
         .config
         .file_name()
@@ -76,13 +78,23 @@ pub fn minirootfs(args: &MinirootfsArgs) -> Result<ExitCode> {
     let mut loaded = load_config(&args.config, &args.resolve.include_paths)?;
     loaded.config.validate()?;
     let mut flags = args.resolve.clone();
-    let arch = match &args.build_arch {
-        Some(a) => a.clone(),
-        None => image_config::Arch::host()
+    // One architecture: --build-arch (apko's flag), else --arch, else the host.
+    let arch = match (&args.build_arch, flags.arch.as_slice()) {
+        (Some(a), _) => a.clone(),
+        (None, [one]) => one.clone(),
+        (None, []) => image_config::Arch::host()
             .context("cannot tell the host architecture; pass --build-arch")?
             .apk_name()
             .to_string(),
+        (None, many) => bail!(
+            "build-minirootfs builds one architecture; --arch names {}",
+            many.join(", ")
+        ),
     };
+    let arch = image_config::Arch::parse(&arch)
+        .with_context(|| "--build-arch/--arch".to_string())?
+        .apk_name()
+        .to_string();
     flags.arch = vec![arch];
     let req = build_request(&loaded.config, &flags)?;
     let parent = match args.output.parent() {
@@ -97,11 +109,23 @@ pub fn minirootfs(args: &MinirootfsArgs) -> Result<ExitCode> {
         &req,
         &opts,
         &crate::commands::image_build::LogReporter::new(false),
-    )?;
+    )
+    .map_err(crate::commands::image_request::locate_build_error(&loaded))?;
     let layer = &built.archs[0].image.layers[0];
-    std::fs::rename(&layer.blob, &args.output)
+    // The blob may be a hard link into the layer cache: the output gets
+    // its own copy, so changing it can never change the cache.
+    let mut out = crate::output::AtomicFile::create(&args.output)?;
+    let mut src = std::fs::File::open(&layer.blob)
+        .with_context(|| format!("reading `{}`", layer.blob.display()))?;
+    std::io::copy(&mut src, out.file())
         .with_context(|| format!("writing `{}`", args.output.display()))?;
-    println!("wrote {} ({})", args.output.display(), layer.digest);
+    out.commit(0o644)?;
+    println!(
+        "wrote {} ({}, {})",
+        args.output.display(),
+        built.archs[0].arch,
+        layer.digest
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -111,8 +135,10 @@ pub fn dot(args: &DotArgs) -> Result<ExitCode> {
     let req = build_request(&loaded.config, &args.resolve)?;
     let opts = options(&args.resolve, &std::env::temp_dir(), None);
     let mut client = image::build::client(&opts);
-    image::build::load_keys(&mut client, &req)?;
-    let resolved = image::build::resolve(&client, &req, &image::Quiet)?;
+    image::build::load_keys(&mut client, &req)
+        .map_err(crate::commands::image_request::locate_build_error(&loaded))?;
+    let resolved = image::build::resolve(&client, &req, &image::Quiet)
+        .map_err(crate::commands::image_request::locate_build_error(&loaded))?;
     let Some((_, pkgs)) = resolved.first() else {
         bail!("nothing resolved")
     };

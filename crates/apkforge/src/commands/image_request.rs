@@ -16,7 +16,24 @@ pub fn load_config(path: &Path, include_paths: &[PathBuf]) -> Result<LoadedConfi
         include_paths: include_paths.to_vec(),
         ..Default::default()
     };
-    Ok(Config::load(path, &opts)?)
+    let loaded = Config::load(path, &opts)?;
+    crate::output::print_config_warnings(&loaded);
+    Ok(loaded)
+}
+
+/// Turns a build error into one that names where a bad repository line was
+/// written (`apko.yaml:7:7: repository ...`).
+pub fn locate_build_error(loaded: &LoadedConfig) -> impl Fn(image::BuildError) -> anyhow::Error {
+    move |err| {
+        if let image::BuildError::Repository { repo, .. } = &err {
+            let at = match loaded.repository_position(repo) {
+                Some(pos) => pos.to_string(),
+                None => "command line (-r/-b)".to_string(),
+            };
+            return anyhow::anyhow!("{at}: {err}");
+        }
+        err.into()
+    }
 }
 
 /// The request for `config` with the flags applied.

@@ -29,8 +29,10 @@ pub fn show_packages(args: &ShowPackagesArgs) -> Result<ExitCode> {
         lock: None,
     };
     let mut client = image::build::client(&opts);
-    image::build::load_keys(&mut client, &req)?;
-    let resolved = image::build::resolve(&client, &req, &image::Quiet)?;
+    image::build::load_keys(&mut client, &req)
+        .map_err(crate::commands::image_request::locate_build_error(&loaded))?;
+    let resolved = image::build::resolve(&client, &req, &image::Quiet)
+        .map_err(crate::commands::image_request::locate_build_error(&loaded))?;
     for (arch, pkgs) in resolved {
         for (repo, p) in pkgs {
             let source = repo.text.clone();

@@ -19,7 +19,13 @@ impl pkgbuild::Log for StderrLog {
 
 fn arch(flag: Option<&str>) -> Result<BuildArch> {
     match flag {
-        Some(a) => BuildArch::parse(a).with_context(|| format!("--arch `{a}`")),
+        Some(a) => BuildArch::parse(a).with_context(|| {
+            let valid: Vec<&str> = BuildArch::ALL.iter().map(|a| a.apk_name()).collect();
+            format!(
+                "--arch `{a}` is not an architecture; expected one of {} (or the OCI names amd64, arm64, arm/v6, arm/v7, 386, loong64)",
+                valid.join(", ")
+            )
+        }),
         None => BuildArch::host().context("cannot tell the host architecture; pass --arch"),
     }
 }
