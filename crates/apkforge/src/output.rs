@@ -63,6 +63,25 @@ pub fn write_atomic(path: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
     file.commit(mode)
 }
 
+/// Verbosity from `--log-level`: 0 debug, 1 info, 2 warn, 3 error.
+static LOG_LEVEL: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+/// Sets the level from `--log-level` (`debug`, `info`, `warn`, `error`).
+pub fn set_log_level(level: &str) {
+    let n = match level {
+        "debug" => 0,
+        "warn" => 2,
+        "error" => 3,
+        _ => 1,
+    };
+    LOG_LEVEL.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Are messages of `level` (0 debug .. 3 error) shown?
+pub fn shows(level: u8) -> bool {
+    level >= LOG_LEVEL.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// May output carry escape codes (colours, bars)? Not when `NO_COLOR` is
 /// set to anything non-empty (no-color.org), nor for `TERM=dumb`; callers
 /// also check that the stream is a terminal.
@@ -74,6 +93,9 @@ pub fn colors_enabled() -> bool {
 
 /// Prints a config's warnings (decimal permissions, ...) to stderr.
 pub fn print_config_warnings(loaded: &image_config::LoadedConfig) {
+    if !shows(2) {
+        return;
+    }
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }

@@ -121,7 +121,7 @@ fn show_config_packages_dot_and_minirootfs() {
     ));
     assert_eq!(
         pkgs.lines().collect::<Vec<_>>(),
-        vec!["pretend-baselayout-1.0.0-r0", "replayout-1.0.0-r0"]
+        vec!["pretend-baselayout 1.0.0-r0", "replayout 1.0.0-r0"]
     );
     let pkgs = ok(&apkforge(
         &[

@@ -201,8 +201,11 @@ pub struct ShowPackagesArgs {
     /// Resolution flags.
     #[command(flatten)]
     pub resolve: ResolveArgs,
-    /// Output format: name-version, name=version, name-version-source, or a
-    /// template using {{.Name}} {{.Version}} {{.Source}} {{.Arch}}.
+    /// Output format: name-version (`name version`), name-version-source,
+    /// name=version, name=version-source, name-(version),
+    /// name-(version)-source, packagelock (`- name=version`),
+    /// packagelock-source, or a Go template over {{ .Name }}, {{ .Version }},
+    /// {{ .Source }}, {{ .Arch }}, {{ .Origin }}, {{ .License }}.
     #[arg(long, default_value = "name-version")]
     pub format: String,
 }

@@ -18,6 +18,13 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// How much to say on stderr: `debug`, `info` (progress), `warn`
+    /// (warnings and errors only) or `error`.
+    #[arg(long, global = true, default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
+    pub log_level: String,
+    /// Run as if started in DIR (relative paths are read from there).
+    #[arg(short = 'C', long = "workdir", global = true, value_name = "DIR")]
+    pub workdir: Option<std::path::PathBuf>,
 }
 
 /// Top-level commands.
@@ -40,6 +47,15 @@ pub enum Command {
     /// Build apk packages from melange recipes.
     #[command(subcommand)]
     Package(PackageCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completion(CompletionArgs),
+}
+
+/// `completion SHELL`
+#[derive(Debug, clap::Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 #[cfg(test)]

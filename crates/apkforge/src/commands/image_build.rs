@@ -31,6 +31,9 @@ impl LogReporter {
 
 impl Reporter for LogReporter {
     fn phase(&self, message: &str) {
+        if !crate::output::shows(1) {
+            return;
+        }
         if self.fancy {
             eprintln!("\x1b[1m==>\x1b[0m {message}");
         } else {
@@ -39,11 +42,13 @@ impl Reporter for LogReporter {
     }
 
     fn warn(&self, message: &str) {
-        eprintln!("warning: {message}");
+        if crate::output::shows(2) {
+            eprintln!("warning: {message}");
+        }
     }
 
     fn fetch_started(&self, total: usize) {
-        if !self.fancy {
+        if !self.fancy || !crate::output::shows(1) {
             return;
         }
         let bar = indicatif::ProgressBar::new(total as u64);
@@ -56,7 +61,10 @@ impl Reporter for LogReporter {
         }
     }
 
-    fn package_ready(&self, name: &str, _bytes: u64) {
+    fn package_ready(&self, name: &str, bytes: u64) {
+        if !self.fancy && crate::output::shows(0) {
+            eprintln!("    {name} ({bytes} bytes)");
+        }
         if let Ok(b) = self.bar.lock()
             && let Some(bar) = b.as_ref()
         {
@@ -311,7 +319,7 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
         write_sboms(&dir, &args.tag, &built, &index, &args.build.sbom_formats)?;
     }
-    for a in &built.archs {
+    for a in built.archs.iter().filter(|_| crate::output::shows(1)) {
         eprintln!(
             "{}: {} ({})",
             a.arch,

@@ -14,16 +14,23 @@ mod keygen;
 mod login;
 mod package;
 mod sign;
+mod template;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
-use crate::cli::{ApkCommand, Cli, Command, ImageCommand, PackageCommand};
+use crate::cli::{ApkCommand, Cli, Command, CompletionArgs, ImageCommand, PackageCommand};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    crate::output::set_log_level(&cli.log_level);
+    if let Some(dir) = &cli.workdir {
+        std::env::set_current_dir(dir)
+            .with_context(|| format!("-C/--workdir `{}`", dir.display()))?;
+    }
     match cli.command {
+        Command::Completion(args) => completion(&args),
         Command::Apk(command) => run_apk(command),
         Command::Index(args) => index::run(&args),
         Command::Sign(args) => sign::run(&args),
@@ -63,4 +70,11 @@ fn run_package(command: PackageCommand) -> Result<ExitCode> {
         PackageCommand::Test(args) => package::test(&args),
         PackageCommand::Lint(args) => package::lint(&args),
     }
+}
+
+fn completion(args: &CompletionArgs) -> Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "apkforge", &mut std::io::stdout());
+    Ok(ExitCode::SUCCESS)
 }
