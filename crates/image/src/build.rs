@@ -577,7 +577,7 @@ pub fn assemble(
         )
         .map_err(tree_err)?;
     }
-    rootfs::busybox::link_applets(&mut tree).map_err(tree_err)?;
+    rootfs::busybox::link_applets(&mut tree, &installed).map_err(tree_err)?;
     // glibc images: /etc/ld.so.cache from /etc/ld.so.conf, as apko does.
     rootfs::ldso::generate_ld_so_cache(&mut tree).map_err(|source| BuildError::Ldso {
         arch: arch.to_string(),
