@@ -88,6 +88,7 @@ mod image;
 mod json;
 mod layout;
 mod model;
+pub mod read;
 pub mod registry;
 
 use std::collections::BTreeMap;

@@ -50,6 +50,61 @@ pub enum ImageCommand {
     Clean(CleanArgs),
     /// Resolve and list the packages an image would contain.
     ShowPackages(Box<ShowPackagesArgs>),
+    /// Every dependency chain from the config's packages to PKG, or why it
+    /// is not in the image (exit status 1).
+    Why(Box<WhyArgs>),
+    /// Per package: installed bytes, files and share of the image; totals
+    /// and the compressed size. Of a config (built first) or of an image
+    /// (OCI layout or docker archive).
+    Size(Box<SizeArgs>),
+    /// Packages added, removed, upgraded and downgraded between two
+    /// images, configs or lock files, with size changes; `--files` for the
+    /// files too.
+    Diff(Box<DiffArgs>),
+}
+
+/// `image why`
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The apko config.
+    pub config: PathBuf,
+    /// The package (or a name a package provides, e.g. `so:libz.so.1`).
+    pub package: String,
+    /// Resolution flags (`--arch` picks the architecture; default the first).
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+}
+
+/// `image size`
+#[derive(Debug, Args)]
+pub struct SizeArgs {
+    /// An apko config, an OCI layout directory or a docker archive.
+    pub input: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Resolution flags, for a config (`--arch` also picks the image of a
+    /// multi-arch layout or archive).
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+}
+
+/// `image diff`
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Before: a config, lock file, OCI layout or docker archive.
+    pub a: PathBuf,
+    /// After: same kinds.
+    pub b: PathBuf,
+    /// Also list files added, removed and changed.
+    #[arg(long)]
+    pub files: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Resolution flags, for configs (`--arch` picks the architecture).
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
 }
 
 /// Flags shared by commands that resolve a config (as apko's).

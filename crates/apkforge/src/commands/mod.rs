@@ -5,10 +5,14 @@ pub mod apk_pack;
 mod apk_verify;
 mod apk_version;
 pub mod image_build;
+mod image_diff;
+mod image_inputs;
 pub mod image_lock;
 mod image_publish;
 pub mod image_request;
 mod image_show;
+mod image_size;
+mod image_why;
 mod index;
 mod keygen;
 mod login;
@@ -60,6 +64,9 @@ fn run_image(command: ImageCommand) -> Result<ExitCode> {
         ImageCommand::Clean(args) => image_show::clean(&args),
         ImageCommand::ShowConfig(args) => image_show::show_config(&args),
         ImageCommand::ShowPackages(args) => image_show::show_packages(&args),
+        ImageCommand::Why(args) => image_why::run(&args),
+        ImageCommand::Size(args) => image_size::run(&args),
+        ImageCommand::Diff(args) => image_diff::run(&args),
     }
 }
 
