@@ -29,6 +29,27 @@ if [ ! -d "$fixtures" ]; then
 fi
 export APKFORGE_FIXTURES="$(cd "$fixtures" && pwd)"
 
+# One Docker Engine API for the whole run: podman's API service with its
+# own storage (tests load images into it; crates/testsupport/src/engine.rs
+# starts one per test process when this is not set).
+engine_dir="$(mktemp -d /tmp/apkforge-engine.XXXXXX)"
+mkdir -p "$engine_dir/root" "$engine_dir/run" "$engine_dir/tmp"
+printf '[containers]\nnetns = "none"\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nevents_logfile_path = "%s/events.log"\ntmp_dir = "%s/tmp"\n' \
+  "$engine_dir" "$engine_dir" >"$engine_dir/containers.conf"
+printf '[storage]\ndriver = "vfs"\ngraphroot = "%s/root"\nrunroot = "%s/run"\n' \
+  "$engine_dir" "$engine_dir" >"$engine_dir/storage.conf"
+export APKFORGE_TEST_CONTAINERS_CONF="$engine_dir/containers.conf"
+export APKFORGE_TEST_CONTAINERS_STORAGE_CONF="$engine_dir/storage.conf"
+CONTAINERS_CONF="$APKFORGE_TEST_CONTAINERS_CONF" CONTAINERS_STORAGE_CONF="$APKFORGE_TEST_CONTAINERS_STORAGE_CONF" \
+  podman system service --time=0 "unix://$engine_dir/podman.sock" >"$engine_dir/service.log" 2>&1 &
+engine_pid=$!
+trap 'kill "$engine_pid" 2>/dev/null || true; wait "$engine_pid" 2>/dev/null || true; rm -rf "$engine_dir"' EXIT
+for _ in $(seq 1 300); do
+  [ -S "$engine_dir/podman.sock" ] && break
+  sleep 0.1
+done
+export APKFORGE_TEST_DOCKER_HOST="unix://$engine_dir/podman.sock"
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace

@@ -3,6 +3,8 @@
 //! failures), so repository code is exercised over real sockets.
 #![allow(clippy::print_stderr)]
 
+pub mod engine;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

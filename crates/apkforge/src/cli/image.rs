@@ -24,6 +24,11 @@ pub struct ImagePublishArgs {
     /// Registries (host[:port]) that may be spoken to over plain HTTP.
     #[arg(long = "insecure-registry")]
     pub insecure_registries: Vec<String>,
+    /// Load the image into the local engine (Docker or podman's API
+    /// service, at DOCKER_HOST) under every tag, instead of pushing; the
+    /// image of the engine's architecture when there are several.
+    #[arg(long)]
+    pub local: bool,
     /// Blobs larger than this many bytes are uploaded in chunks of this
     /// size (PATCH); smaller ones with a single PUT.
     #[arg(long, default_value_t = 32 << 20, value_parser = clap::value_parser!(u64).range(1..))]

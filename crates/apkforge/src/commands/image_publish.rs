@@ -64,6 +64,9 @@ pub fn run(args: &ImagePublishArgs) -> Result<ExitCode> {
         let tag = r.tag.clone().unwrap_or_else(|| "latest".to_string());
         targets.push(r.with_tag(&tag));
     }
+    if args.local {
+        return crate::commands::image_local::run(args);
+    }
     let client = Client::new(
         ClientOptions {
             insecure_registries: args.insecure_registries.clone(),

@@ -7,6 +7,7 @@ mod apk_version;
 pub mod image_build;
 mod image_diff;
 mod image_inputs;
+mod image_local;
 pub mod image_lock;
 mod image_publish;
 pub mod image_request;

@@ -1,0 +1,285 @@
+//! A small client for the Docker Engine API over a unix socket, as Docker
+//! and podman's API service (`podman system service`) serve it.
+//!
+//! It speaks plain HTTP/1.1 on [`std::os::unix::net::UnixStream`], one
+//! connection per request, on the unversioned API paths (both engines
+//! route them to their newest version). What it covers is what apkforge
+//! uses: [`Client::version`], [`Client::load_image`] (`docker load`),
+//! [`Client::tag_image`], [`Client::inspect_image`] and
+//! [`Client::remove_image`]. Containers (create/start/wait/logs/remove)
+//! are meant to join it the same way: one method per endpoint over
+//! [`http`]'s request function.
+//!
+//! The socket comes from `DOCKER_HOST` (`unix:///path`), else
+//! `/var/run/docker.sock` ([`Client::from_env`]).
+#![deny(missing_docs)]
+
+pub mod http;
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use crate::http::{Body, Response};
+
+/// Errors talking to the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// `DOCKER_HOST` names something other than a unix socket.
+    #[error("DOCKER_HOST `{0}` is not supported: give unix:///path/to/socket")]
+    UnsupportedHost(String),
+    /// The socket cannot be reached or the connection failed.
+    #[error("{}: {source}", socket.display())]
+    Connect {
+        /// The socket.
+        socket: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// A file to send could not be read.
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The engine answered with an error.
+    #[error("{request}: {status} {message}")]
+    Api {
+        /// `METHOD /path`.
+        request: String,
+        /// HTTP status.
+        status: u16,
+        /// The engine's message.
+        message: String,
+    },
+    /// The answer was not what the API documents.
+    #[error("{request}: unexpected answer: {reason}")]
+    Protocol {
+        /// `METHOD /path`.
+        request: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// `GET /version`, the fields apkforge uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version {
+    /// Engine version (`28.2.2`, `4.3.1`).
+    pub version: String,
+    /// API version.
+    pub api_version: String,
+    /// `linux`.
+    pub os: String,
+    /// Go architecture name (`amd64`, `arm64`).
+    pub arch: String,
+}
+
+/// A client for one engine socket.
+#[derive(Clone, Debug)]
+pub struct Client {
+    socket: PathBuf,
+}
+
+impl Client {
+    /// A client for the socket at `socket`.
+    pub fn new(socket: impl Into<PathBuf>) -> Client {
+        Client {
+            socket: socket.into(),
+        }
+    }
+
+    /// The socket from `DOCKER_HOST` (`unix:///path`), else
+    /// `/var/run/docker.sock`.
+    pub fn from_env() -> Result<Client, EngineError> {
+        match std::env::var("DOCKER_HOST") {
+            Ok(host) if !host.is_empty() => Client::from_host(&host),
+            _ => Ok(Client::new("/var/run/docker.sock")),
+        }
+    }
+
+    /// A client for a `DOCKER_HOST` value.
+    pub fn from_host(host: &str) -> Result<Client, EngineError> {
+        match host.strip_prefix("unix://") {
+            Some(path) if path.starts_with('/') => Ok(Client::new(path)),
+            _ => Err(EngineError::UnsupportedHost(host.to_string())),
+        }
+    }
+
+    /// The socket path.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    fn call(&self, method: &str, path: &str, body: Body<'_>) -> Result<Response, EngineError> {
+        let response = http::request(&self.socket, method, path, body).map_err(|e| match e {
+            http::HttpError::Io(source) => EngineError::Connect {
+                socket: self.socket.clone(),
+                source,
+            },
+            http::HttpError::Protocol(reason) => EngineError::Protocol {
+                request: format!("{method} {path}"),
+                reason,
+            },
+        })?;
+        if response.status >= 400 {
+            return Err(EngineError::Api {
+                request: format!("{method} {path}"),
+                status: response.status,
+                message: error_message(&response.body),
+            });
+        }
+        Ok(response)
+    }
+
+    fn json(&self, method: &str, path: &str) -> Result<serde_json::Value, EngineError> {
+        let r = self.call(method, path, Body::Empty)?;
+        serde_json::from_slice(&r.body).map_err(|e| EngineError::Protocol {
+            request: format!("{method} {path}"),
+            reason: format!("not JSON: {e}"),
+        })
+    }
+
+    /// `GET /version`.
+    pub fn version(&self) -> Result<Version, EngineError> {
+        let v = self.json("GET", "/version")?;
+        let field = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        Ok(Version {
+            version: field("Version"),
+            api_version: field("ApiVersion"),
+            os: field("Os"),
+            arch: field("Arch"),
+        })
+    }
+
+    /// `POST /images/load` with a docker archive (`docker save` format);
+    /// returns what the engine reports loading (`Loaded image: ...` lines,
+    /// without the prefix). An error in the progress stream is an error.
+    pub fn load_image(&self, archive: &Path) -> Result<Vec<String>, EngineError> {
+        let read_err = |source| EngineError::Read {
+            path: archive.to_path_buf(),
+            source,
+        };
+        let file = File::open(archive).map_err(read_err)?;
+        let len = file.metadata().map_err(read_err)?.len();
+        let mut reader = BufReader::with_capacity(1 << 16, file);
+        let path = "/images/load?quiet=1";
+        let r = self.call(
+            "POST",
+            path,
+            Body::Stream {
+                content_type: "application/x-tar",
+                len,
+                reader: &mut reader,
+            },
+        )?;
+        let mut loaded = Vec::new();
+        for message in json_stream(&r.body) {
+            if let Some(err) = message.get("error").and_then(|e| e.as_str()) {
+                return Err(EngineError::Api {
+                    request: format!("POST {path}"),
+                    status: r.status,
+                    message: err.to_string(),
+                });
+            }
+            if let Some(text) = message.get("stream").and_then(|s| s.as_str()) {
+                for line in text.lines() {
+                    let line = line.trim();
+                    for prefix in ["Loaded image: ", "Loaded image ID: ", "Loaded image(s): "] {
+                        if let Some(name) = line.strip_prefix(prefix) {
+                            loaded.extend(name.split(',').map(|n| n.trim().to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// `POST /images/{image}/tag?repo=REPO&tag=TAG`.
+    pub fn tag_image(&self, image: &str, repo: &str, tag: &str) -> Result<(), EngineError> {
+        let path = format!(
+            "/images/{}/tag?repo={}&tag={}",
+            escape_path(image),
+            escape_query(repo),
+            escape_query(tag)
+        );
+        self.call("POST", &path, Body::Empty).map(drop)
+    }
+
+    /// `GET /images/{image}/json`.
+    pub fn inspect_image(&self, image: &str) -> Result<serde_json::Value, EngineError> {
+        self.json("GET", &format!("/images/{}/json", escape_path(image)))
+    }
+
+    /// `DELETE /images/{image}` (`force` also removes it from every tag).
+    pub fn remove_image(&self, image: &str, force: bool) -> Result<(), EngineError> {
+        let path = format!("/images/{}?force={force}", escape_path(image));
+        self.call("DELETE", &path, Body::Empty).map(drop)
+    }
+}
+
+/// The `message` of an error answer, else its text.
+fn error_message(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string())
+}
+
+/// The JSON objects of a progress stream (concatenated or one per line).
+fn json_stream(body: &[u8]) -> Vec<serde_json::Value> {
+    serde_json::Deserializer::from_slice(body)
+        .into_iter::<serde_json::Value>()
+        .map_while(Result::ok)
+        .collect()
+}
+
+/// Percent-encodes what may not appear in a path segment (`/` and `:` of
+/// image names are allowed by both engines' routers).
+fn escape_path(s: &str) -> String {
+    escape(s, |b| b.is_ascii_alphanumeric() || b"-._~/:@".contains(&b))
+}
+
+fn escape_query(s: &str) -> String {
+    escape(s, |b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+fn escape(s: &str, keep: impl Fn(u8) -> bool) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if keep(b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_escapes() {
+        assert_eq!(
+            Client::from_host("unix:///run/x.sock").unwrap().socket(),
+            Path::new("/run/x.sock")
+        );
+        assert!(Client::from_host("tcp://127.0.0.1:2375").is_err());
+        assert_eq!(
+            escape_query("registry.example/app"),
+            "registry.example%2Fapp"
+        );
+        assert_eq!(escape_path("localhost/app:1"), "localhost/app:1");
+        let stream = b"{\"stream\":\"a\"}\r\n{\"error\":\"b\"}";
+        assert_eq!(json_stream(stream).len(), 2);
+        assert_eq!(
+            error_message(b"{\"message\":\"no such image\"}"),
+            "no such image"
+        );
+    }
+}
