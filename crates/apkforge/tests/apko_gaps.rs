@@ -106,3 +106,79 @@ fn old_busybox_gets_its_applet_links_from_the_table() {
         assert_eq!((*kind, link.as_str()), (b'2', "/bin/busybox"), "{applet}");
     }
 }
+
+/// `P:` names of an installed database.
+fn db_names(db: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(db)
+        .lines()
+        .filter_map(|l| l.strip_prefix("P:"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn layering_writes_a_partial_database_into_each_package_layer() {
+    let fx = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("apko.yaml"),
+        format!(
+            "contents:\n  keyring:\n    - {}\n  repositories:\n    - {}\n  packages:\n    - busybox\n    - ca-certificates-bundle\n    - zlib\n    - tzdata\narchs: [x86_64]\nlayering:\n  strategy: origin\n  budget: 3\n",
+            fx.join("alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub")
+                .display(),
+            fx.join("alpine-3.19").display()
+        ),
+    )
+    .unwrap();
+    fs::create_dir(d.join("out")).unwrap();
+    ok(&apkforge(
+        &[
+            "image",
+            "build",
+            "apko.yaml",
+            "l:1",
+            "out",
+            "--cache-dir",
+            "cache",
+            "--sbom=false",
+        ],
+        d,
+    ));
+    let blobs = layers(&d.join("out"));
+    assert_eq!(blobs.len(), 4);
+    let db = "usr/lib/apk/db/installed";
+    let top = entries(blobs.last().unwrap());
+    let full = db_names(&top[db].2);
+    assert_eq!(full.len(), 5, "{full:?}");
+    let mut seen = Vec::new();
+    for blob in &blobs[..3] {
+        let e = entries(blob);
+        let (kind, _, content) = e.get(db).expect("a partial database in each package layer");
+        assert_eq!(*kind, b'0');
+        let names = db_names(content);
+        assert!(!names.is_empty());
+        // Its records are those of the packages whose files it holds.
+        let text = String::from_utf8_lossy(content);
+        for line in text.lines().filter_map(|l| l.strip_prefix("R:")).take(3) {
+            assert!(
+                e.keys().any(|p| p.ends_with(&format!("/{line}"))),
+                "{line} listed but not in the layer"
+            );
+        }
+        // Parents come first, as apko writes them.
+        assert!(e.contains_key("usr/lib/apk/db"));
+        seen.extend(names);
+    }
+    seen.sort();
+    let mut all = full.clone();
+    all.sort();
+    assert_eq!(seen, all, "every package in exactly one partial database");
+    // The tzdata layer's partial database is exactly tzdata's record.
+    let tz = blobs[..3]
+        .iter()
+        .map(|b| entries(b))
+        .find(|e| e.contains_key("usr/share/zoneinfo/UTC"))
+        .unwrap();
+    assert_eq!(db_names(&tz[db].2), ["tzdata"]);
+}

@@ -631,7 +631,8 @@ fn build_arch(
                 source,
             })?;
             let groups = crate::layering::origin_groups(&installed, budget);
-            rootfs::layer::write_layers(&tree, &groups, &dir, opts.compression_level)
+            let partial = crate::layering::partial_databases(&tree, &groups);
+            rootfs::layer::write_layers(&tree, &groups, &partial, &dir, opts.compression_level)
                 .map_err(layer_err)?
         }
     };

@@ -82,6 +82,28 @@ pub fn origin_groups(installed: &[PackageRecord], budget: usize) -> Vec<Vec<u32>
     groups
 }
 
+/// Per group, its packages' records of the tree's installed database, in
+/// group order (apko's partial databases for per-layer scanners). The
+/// database holds one record per installed package, in install order, each
+/// ending with an empty line.
+pub fn partial_databases(tree: &rootfs::Tree, groups: &[Vec<u32>]) -> Vec<Vec<u8>> {
+    let db = rootfs::layer::read_small(tree, rootfs::layer::INSTALLED_DB).unwrap_or_default();
+    let text = String::from_utf8_lossy(&db);
+    let records: Vec<&str> = text
+        .split_inclusive("\n\n")
+        .filter(|r| !r.trim().is_empty())
+        .collect();
+    groups
+        .iter()
+        .map(|g| {
+            g.iter()
+                .filter_map(|&i| records.get(i as usize))
+                .flat_map(|r| r.as_bytes().iter().copied())
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -159,14 +159,23 @@ pub fn write_layer(tree: &Tree, out: &Path, level: u32) -> Result<LayerInfo, Lay
     )
 }
 
+/// Where apko looks for the installed database when it splits layers.
+pub const INSTALLED_DB: &str = "usr/lib/apk/db/installed";
+
 /// Which package-owned files go to which layer (`layering: strategy:
 /// origin`): `groups[i]` lists installed-package indexes. Returns one
 /// layer per group (its packages' files, with the parent directories each
 /// needs, dated like the file) and a last, top layer with everything else:
 /// directories, devices, generated files.
+///
+/// As apko does for per-layer scanners, each group layer also gets a
+/// partial installed database, `partial_dbs[i]` (its packages' records),
+/// at [`INSTALLED_DB`] with the full database's header; the full one stays
+/// in the top layer.
 pub fn write_layers(
     tree: &Tree,
     groups: &[Vec<u32>],
+    partial_dbs: &[Vec<u8>],
     dir: &Path,
     level: u32,
 ) -> Result<Vec<(std::path::PathBuf, LayerInfo)>, LayerError> {
@@ -184,7 +193,13 @@ pub fn write_layers(
         let mut entries: Vec<(&str, Cow<'_, crate::tree::Node>)> = Vec::new();
         let mut emitted: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for (path, node) in tree.iter() {
-            if !(layered(node) && node.owner.and_then(|o| group_of.get(&o)) == Some(&g)) {
+            let partial = (path == INSTALLED_DB)
+                .then(|| partial_dbs.get(g))
+                .flatten()
+                .filter(|_| matches!(node.kind, NodeKind::File(_)));
+            if partial.is_none()
+                && !(layered(node) && node.owner.and_then(|o| group_of.get(&o)) == Some(&g))
+            {
                 continue;
             }
             // Parent directories first, dated like the file.
@@ -205,7 +220,14 @@ pub fn write_layers(
                     emitted.insert(a);
                 }
             }
-            entries.push((path, Cow::Borrowed(node)));
+            match partial {
+                Some(bytes) => {
+                    let mut db = node.clone();
+                    db.kind = NodeKind::File(Content::Bytes(std::sync::Arc::new(bytes.clone())));
+                    entries.push((path, Cow::Owned(db)));
+                }
+                None => entries.push((path, Cow::Borrowed(node))),
+            }
         }
         let blob = dir.join(format!("layer-{g}.tar.gz"));
         let info = write_entries(tree, entries.into_iter(), &blob, level)?;
