@@ -3,7 +3,8 @@
 #
 #   scripts/fuzz.sh TARGET [SECONDS]
 #
-# TARGET is one of: version apkindex installed pkginfo package.
+# TARGET is one of: version apkindex installed pkginfo package adb_package
+# adb_index.
 # SECONDS defaults to 600. Works on the stable toolchain: cargo-fuzz needs
 # nightly flags, which RUSTC_BOOTSTRAP=1 unlocks.
 #
@@ -17,7 +18,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 TARGET [SECONDS]  (TARGET: version apkindex installed pkginfo package)" >&2
+    echo "usage: $0 TARGET [SECONDS]  (TARGET: version apkindex installed pkginfo package adb_package adb_index)" >&2
     exit 2
 }
 
@@ -25,7 +26,7 @@ usage() {
 target=$1
 seconds=${2:-600}
 case $target in
-    version | apkindex | installed | pkginfo | package) ;;
+    version | apkindex | installed | pkginfo | package | adb_package | adb_index) ;;
     *) usage ;;
 esac
 case $seconds in
@@ -35,6 +36,7 @@ esac
 repo=$(cd "$(dirname "$0")/.." && pwd)
 fixtures=${FIXTURES:-$(dirname "$repo")/shared/fixtures}
 alpine=$fixtures/alpine-3.19/x86_64
+v3=$fixtures/alpine-3.19-v3
 fuzz=$repo/fuzz
 corpus=$fuzz/corpus/$target
 mkdir -p "$corpus" "$fuzz/artifacts/$target"
@@ -95,7 +97,36 @@ seed() {
             chmod u+w "$corpus/seed-$(basename "$apk")"
         done
         ;;
+    adb_package)
+        # The smallest v3 packages, each also uncompressed (the fuzzer
+        # mutates ADB structure rather than deflate bits), plus the variants.
+        local apk name
+        for apk in $(ls -S -r "$v3"/x86_64/*.apk | head -n 6) "$v3"/variants/*.apk; do
+            name=seed-$(basename "$apk")
+            cp "$apk" "$corpus/$name"
+            chmod u+w "$corpus/$name"
+            inflate_adb "$apk" >"$corpus/$name.raw"
+        done
+        ;;
+    adb_index)
+        local f
+        for f in "$v3"/x86_64/Packages.adb "$v3"/v2-index/x86_64/Packages.adb; do
+            inflate_adb "$f" >"$corpus/seed-$(basename "$(dirname "$(dirname "$f")")").raw"
+        done
+        cp "$v3"/x86_64/Packages.adb "$corpus/seed-deflate"
+        chmod u+w "$corpus/seed-deflate"
+        ;;
     esac
+}
+
+# The uncompressed ADB stream of an `ADBd` file (others are copied as is).
+inflate_adb() {
+    python3 -c '
+import sys, zlib
+b = open(sys.argv[1], "rb").read()
+if b[:4] == b"ADBd":
+    b = zlib.decompressobj(-15).decompress(b[4:])
+sys.stdout.buffer.write(b)' "$1"
 }
 
 seed

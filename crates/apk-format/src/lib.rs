@@ -6,6 +6,7 @@
 //! network and nothing prints.
 #![deny(missing_docs)]
 
+pub mod adb;
 pub mod dependency;
 pub mod index;
 pub mod index_archive;

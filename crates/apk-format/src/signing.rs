@@ -3,11 +3,13 @@
 //! apk signs the SHA-1 (`.SIGN.RSA.<key>`) or SHA-256 (`.SIGN.RSA256.<key>`)
 //! digest of a byte range; `<key>` is the file name of the public key.
 
-use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey};
+use rsa::pkcs1::{
+    DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey, EncodeRsaPublicKey,
+};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey, LineEnding};
 use rsa::{Pkcs1v15Sign, PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 use sha1::Sha1;
-use sha2::Sha256;
+use sha2::{Digest, Sha256, Sha512};
 
 /// Hash algorithm of a signature entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -133,6 +135,28 @@ impl PublicKey {
         };
         self.key.verify(scheme, digest, sig).is_ok()
     }
+
+    /// The apk v3 key ID: the first 16 bytes of SHA-512 over the PKCS#1
+    /// `RSAPublicKey` DER. v3 signatures name their key by this ID.
+    pub fn v3_key_id(&self) -> [u8; 16] {
+        v3_key_id(&self.key)
+    }
+
+    /// Checks an RSA PKCS#1 v1.5 signature over a precomputed SHA-512
+    /// digest (apk v3 signatures).
+    pub fn verify_sha512_digest(&self, digest: &[u8], sig: &[u8]) -> bool {
+        self.key
+            .verify(Pkcs1v15Sign::new::<Sha512>(), digest, sig)
+            .is_ok()
+    }
+}
+
+fn v3_key_id(key: &RsaPublicKey) -> [u8; 16] {
+    let der = key.to_pkcs1_der().map(|d| d.as_bytes().to_vec());
+    let digest = Sha512::digest(der.unwrap_or_default());
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    id
 }
 
 /// A set of trusted public keys, looked up by file name.
@@ -267,5 +291,20 @@ impl SigningKey {
             key_name: self.public_name.clone(),
             bytes,
         })
+    }
+
+    /// The apk v3 key ID of the public half (see [`PublicKey::v3_key_id`]).
+    pub fn v3_key_id(&self) -> [u8; 16] {
+        v3_key_id(&self.key.to_public_key())
+    }
+
+    /// Signs a SHA-512 digest (apk v3 signatures); deterministic.
+    pub fn sign_sha512_digest(&self, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.key
+            .sign(Pkcs1v15Sign::new::<Sha512>(), digest)
+            .map_err(|source| KeyError::Sign {
+                name: self.public_name.clone(),
+                source,
+            })
     }
 }

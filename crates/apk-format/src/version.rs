@@ -297,6 +297,17 @@ impl VersionOp {
         }
     }
 
+    /// The operator as apk-tools' bit mask (`=` 1, `<` 2, `>` 4, `~` 8).
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// An operator from apk-tools' bit mask; `None` when no comparison bit
+    /// (`<`, `=`, `>`, `~`) is set or other bits are.
+    pub fn from_bits(bits: u8) -> Option<VersionOp> {
+        (bits != 0 && bits & !0x0f == 0).then_some(VersionOp(bits))
+    }
+
     /// True for the fuzzy operators.
     pub fn is_fuzzy(self) -> bool {
         self.0 & Self::FUZZY != 0

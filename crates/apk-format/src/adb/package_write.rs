@@ -1,0 +1,1 @@
+//! Writing apk v3 packages.
