@@ -11,6 +11,7 @@ pub mod discovery;
 pub mod http;
 pub mod location;
 pub mod time;
+pub mod v3;
 
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use apk_format::index::IndexEntry;
 use apk_format::index_archive::{IndexArchiveError, read_index_archive};
 use apk_format::package_read::{PackageError, PackageReader, SignatureStatus};
-use apk_format::record::{PackageRecord, decode_q1};
+use apk_format::record::PackageRecord;
 use apk_format::signing::{KeyError, Keyring, PublicKey};
 
 pub use cache::{Cache, CacheError};
@@ -79,6 +80,33 @@ pub enum RepoError {
         /// What was wrong.
         #[source]
         source: PackageError,
+    },
+    /// A `Packages.adb` could not be read.
+    #[error("index `{location}`: {source}")]
+    V3Index {
+        /// Where it came from.
+        location: Location,
+        /// What was wrong.
+        #[source]
+        source: apk_format::adb::AdbError,
+    },
+    /// A v3 package could not be read or failed a check.
+    #[error("package `{location}`: {source}")]
+    V3Package {
+        /// Where it came from.
+        location: Location,
+        /// What was wrong.
+        #[source]
+        source: apk_format::adb::package::V3PackageError,
+    },
+    /// A `pkgname-spec` that cannot be expanded.
+    #[error("repository `{repository}`: {source}")]
+    Spec {
+        /// The repository.
+        repository: String,
+        /// What is wrong.
+        #[source]
+        source: v3::SpecError,
     },
     /// A package does not match its index entry.
     #[error(
@@ -141,6 +169,8 @@ pub struct LoadedIndex {
     pub entries: Vec<IndexEntry>,
     /// Result of the signature check.
     pub signature: SignatureStatus,
+    /// Where the index was found and how packages are named.
+    pub layout: v3::IndexLayout,
 }
 
 /// Receives progress; implemented by the CLI.
@@ -158,9 +188,11 @@ pub struct RepoClient {
     http: HttpClient,
     opts: Options,
     keyring: Keyring,
+    /// Index layouts found by [`RepoClient::load_index`], per repository and arch.
+    layouts: std::sync::Mutex<std::collections::HashMap<(RepoLine, String), v3::IndexLayout>>,
 }
 
-fn io_err(path: &Path) -> impl Fn(std::io::Error) -> RepoError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> RepoError + '_ {
     move |source| RepoError::Io {
         path: path.to_path_buf(),
         source,
@@ -174,6 +206,7 @@ impl RepoClient {
             http: HttpClient::new(opts.auth.clone()),
             opts,
             keyring,
+            layouts: Default::default(),
         }
     }
 
@@ -246,8 +279,44 @@ impl RepoClient {
         Ok((key, pem))
     }
 
-    /// Loads and verifies the index of `repo` for `arch`.
+    /// Loads and verifies the index of `repo` for `arch`: an
+    /// `APKINDEX.tar.gz`, or a `Packages.adb` named by the repository line
+    /// or found in `<repo>/<arch>/` when there is no `APKINDEX.tar.gz`.
     pub fn load_index(&self, repo: &RepoLine, arch: &str) -> Result<LoadedIndex, RepoError> {
+        let loaded = if v3::names_index_file(&repo.location) {
+            let base = v3::parent(&repo.location);
+            self.load_v3_index(repo, arch, repo.location.clone(), base, None)?
+        } else {
+            match self.load_v2_index(repo, arch) {
+                Err(RepoError::IndexMissing(_))
+                | Err(RepoError::Http(HttpError::Status { status: 404, .. }))
+                    if self.has_v3_index(repo, arch) =>
+                {
+                    let index = repo.location.join(&format!("{arch}/Packages.adb"));
+                    let spec = format!("{arch}/${{name}}-${{version}}.apk");
+                    self.load_v3_index(repo, arch, index, repo.location.clone(), Some(spec))?
+                }
+                other => other?,
+            }
+        };
+        if let Ok(mut layouts) = self.layouts.lock() {
+            layouts.insert((repo.clone(), arch.to_string()), loaded.layout.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// True when `<repo>/<arch>/Packages.adb` exists (locally) or can be
+    /// downloaded.
+    fn has_v3_index(&self, repo: &RepoLine, arch: &str) -> bool {
+        match repo.location.join(&format!("{arch}/Packages.adb")) {
+            Location::Local(p) => p.is_file(),
+            Location::Remote(url) => self
+                .cached_download("index-v1", &url, "Packages.adb")
+                .is_ok(),
+        }
+    }
+
+    fn load_v2_index(&self, repo: &RepoLine, arch: &str) -> Result<LoadedIndex, RepoError> {
         let location = repo.index_location(arch);
         let path = match &location {
             Location::Local(p) => {
@@ -285,7 +354,109 @@ impl RepoClient {
             description: archive.description,
             entries: archive.entries,
             signature,
+            layout: v3::IndexLayout::V2,
         })
+    }
+
+    /// Loads a `Packages.adb`; `default_spec` applies when the index has no
+    /// `pkgname-spec` (`None`: beside the index).
+    fn load_v3_index(
+        &self,
+        repo: &RepoLine,
+        arch: &str,
+        location: Location,
+        url_base: Location,
+        default_spec: Option<String>,
+    ) -> Result<LoadedIndex, RepoError> {
+        let path = match &location {
+            Location::Local(p) => {
+                if !p.is_file() {
+                    return Err(RepoError::IndexMissing(location));
+                }
+                p.clone()
+            }
+            Location::Remote(url) => self.cached_download("index-v1", url, "Packages.adb")?,
+        };
+        let file = File::open(&path).map_err(io_err(&path))?;
+        let index = apk_format::adb::index::read_index(BufReader::new(file)).map_err(|source| {
+            if matches!(location, Location::Remote(_)) {
+                Cache::evict(&path);
+            }
+            v3::index_error(&location, source)
+        })?;
+        let signature = index.verify(&self.keyring);
+        if !signature.is_valid() && !self.opts.ignore_signatures {
+            if matches!(location, Location::Remote(_)) {
+                Cache::evict(&path);
+            }
+            return Err(RepoError::Signature {
+                location,
+                status: signature,
+                keys: self.keyring_names(),
+            });
+        }
+        let (url_base, spec) = match (&index.pkgname_spec, default_spec) {
+            (Some(spec), _) => (url_base, spec.clone()),
+            // Beside the index.
+            (None, Some(spec)) => (url_base, spec),
+            (None, None) => (url_base, "${name}-${version}.apk".to_string()),
+        };
+        let entries = index.entries();
+        Ok(LoadedIndex {
+            repo: repo.clone(),
+            arch: arch.to_string(),
+            description: index.description,
+            entries,
+            signature,
+            layout: v3::IndexLayout::V3 {
+                index: location,
+                url_base,
+                spec,
+            },
+        })
+    }
+
+    /// Where a package of `repo` is: by the layout its index was loaded
+    /// with, or (for indexes not loaded by this client) as the repository
+    /// line implies.
+    pub fn package_location(
+        &self,
+        repo: &RepoLine,
+        arch: &str,
+        record: &PackageRecord,
+    ) -> Result<Location, RepoError> {
+        let known = self
+            .layouts
+            .lock()
+            .ok()
+            .and_then(|l| l.get(&(repo.clone(), arch.to_string())).cloned());
+        let layout = match known {
+            Some(l) => l,
+            None if v3::names_index_file(&repo.location) => v3::IndexLayout::V3 {
+                index: repo.location.clone(),
+                url_base: v3::parent(&repo.location),
+                spec: "${name}-${version}.apk".into(),
+            },
+            None => v3::IndexLayout::V2,
+        };
+        match layout {
+            v3::IndexLayout::V2 => Ok(repo.package_location(arch, &record.name, &record.version)),
+            v3::IndexLayout::V3 { url_base, spec, .. } => {
+                let hash = record
+                    .checksum
+                    .as_deref()
+                    .and_then(apk_format::adb::index::decode_checksum)
+                    .map(hex::encode)
+                    .unwrap_or_default();
+                let rel =
+                    v3::expand_spec(&spec, &record.name, &record.version, &record.arch, &hash)
+                        .map_err(|source| RepoError::Spec {
+                            repository: repo.to_string(),
+                            source,
+                        })?;
+                Ok(v3::join_spec(&url_base, &rel))
+            }
+        }
     }
 
     fn keyring_names(&self) -> String {
@@ -304,7 +475,7 @@ impl RepoClient {
         arch: &str,
         record: &PackageRecord,
     ) -> Result<PathBuf, RepoError> {
-        let location = repo.package_location(arch, &record.name, &record.version);
+        let location = self.package_location(repo, arch, record)?;
         match &location {
             Location::Local(p) => {
                 check_control(p, record, &location)?;
@@ -314,7 +485,7 @@ impl RepoClient {
                 let sum_hex = record
                     .checksum
                     .as_deref()
-                    .and_then(decode_q1)
+                    .and_then(apk_format::adb::index::decode_checksum)
                     .map(hex::encode)
                     .unwrap_or_else(|| "nochecksum".to_string());
                 let target = self
@@ -398,6 +569,14 @@ fn check_control(
     record: &PackageRecord,
     location: &Location,
 ) -> Result<(), RepoError> {
+    if v3::is_v3_file(path)? {
+        return v3::check_identity(
+            path,
+            &record.name_version(),
+            record.checksum.as_deref(),
+            location,
+        );
+    }
     let file = File::open(path).map_err(io_err(path))?;
     let pkg = PackageReader::new(BufReader::new(file)).map_err(|source| RepoError::Package {
         location: location.clone(),
@@ -430,10 +609,16 @@ pub struct ExpandedPackage {
     pub data_tar: PathBuf,
     /// Size of the .apk file.
     pub file_size: u64,
+    /// Owners in the data tar are names to resolve against the target's
+    /// account files (v3 packages), not numeric ids.
+    pub owners_by_name: bool,
 }
 
 /// See [`RepoClient::expand_package`].
 pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, RepoError> {
+    if v3::is_v3_file(apk)? {
+        return v3::expand(cache, apk);
+    }
     let location = Location::Local(apk.to_path_buf());
     let package_err = |source| RepoError::Package {
         location: location.clone(),
@@ -454,6 +639,7 @@ pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, Repo
             checksum,
             data_tar: path.clone(),
             file_size,
+            owners_by_name: false,
         });
     }
     // No datahash (old packages) or not cached yet: extract and check.
@@ -488,5 +674,6 @@ pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, Repo
         checksum,
         data_tar: target,
         file_size,
+        owners_by_name: false,
     })
 }

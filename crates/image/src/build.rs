@@ -515,6 +515,7 @@ pub fn assemble(
                 control_files: exp.control_files,
                 data_tar: exp.data_tar,
                 repo_tag: line.tag.clone(),
+                owners_by_name: exp.owners_by_name,
             })
             .map_err(install_err)?;
     }

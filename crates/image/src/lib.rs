@@ -7,6 +7,7 @@ pub mod certs;
 pub mod layer_cache;
 pub mod layering;
 pub mod lock;
+pub mod lock_v3;
 pub mod repo_check;
 pub mod request;
 

@@ -150,7 +150,8 @@ pub fn make_lock(
             .collect();
         let files = client.fetch_packages(&items, &apk_repo::NoProgress)?;
         for ((line, record), file) in pkgs.iter().zip(files) {
-            packages.push(lock_package(line, arch, record, &file)?);
+            let location = client.package_location(line, arch, record)?;
+            packages.push(lock_package(location, arch, record, &file)?);
         }
     }
     Ok(Lock {
@@ -170,17 +171,21 @@ pub fn make_lock(
 }
 
 fn lock_package(
-    line: &RepoLine,
+    location: apk_repo::Location,
     arch: &str,
     record: &apk_format::PackageRecord,
     file: &Path,
 ) -> Result<LockPackage, BuildError> {
-    let location = line.package_location(arch, &record.name, &record.version);
     let io = |source| apk_repo::RepoError::Io {
         path: file.to_path_buf(),
         source,
     };
     let size = std::fs::metadata(file).map_err(io)?.len();
+    if apk_repo::v3::is_v3_file(file)? {
+        return Ok(crate::lock_v3::lock_v3_package(
+            location, arch, record, file, size,
+        )?);
+    }
     let pkg =
         PackageReader::new(BufReader::new(File::open(file).map_err(io)?)).map_err(|source| {
             apk_repo::RepoError::Package {

@@ -211,6 +211,7 @@ fn installed_db(tree: &Tree, installed: &[Installed]) -> String {
             d.files.sort_by(|a, b| a.name.cmp(&b.name));
         }
         let mut record = pkg.record.clone();
+        record.checksum = Some(db_checksum(&pkg.record));
         record.datahash = None;
         record.triggers.clear();
         out.push(InstalledPackage {
@@ -222,10 +223,21 @@ fn installed_db(tree: &Tree, installed: &[Installed]) -> String {
     write_installed(&out)
 }
 
+/// The `C:` of the installed database: the index checksum, except that a
+/// v3 identity (`Q2` + SHA-256) is cut to its first 20 bytes as `Q1`, as
+/// apk-tools 3 writes it (apk-tools 2 reads only `Q1`).
+fn db_checksum(record: &apk_format::record::PackageRecord) -> String {
+    let sum = record.checksum.clone().unwrap_or_default();
+    match apk_format::adb::index::decode_checksum(&sum) {
+        Some(bytes) if sum.starts_with("Q2") => q1_checksum(&bytes[..20]),
+        _ => sum,
+    }
+}
+
 fn triggers(installed: &[Installed]) -> Vec<u8> {
     let mut s = String::new();
     for pkg in installed.iter().filter(|p| !p.record.triggers.is_empty()) {
-        let sum = pkg.record.checksum.clone().unwrap_or_default();
+        let sum = db_checksum(&pkg.record);
         s.push_str(&format!("{sum} {}\n", pkg.record.triggers.join(" ")));
     }
     s.into_bytes()
@@ -236,7 +248,7 @@ fn triggers(installed: &[Installed]) -> Vec<u8> {
 fn scripts_tar(installed: &[Installed]) -> Vec<u8> {
     let mut tar = TarWriter::new(Vec::new());
     for pkg in installed {
-        let sum = pkg.record.checksum.clone().unwrap_or_default();
+        let sum = db_checksum(&pkg.record);
         for cf in pkg.control_files.iter().filter(|c| c.mode & 0o555 == 0o555) {
             let name = format!("{}.{sum}{}", pkg.record.name_version(), cf.name);
             let mut h = TarHeader::new(name, TarKind::File, cf.mode);

@@ -22,6 +22,9 @@ pub struct PackageSource {
     pub data_tar: PathBuf,
     /// Repository tag the package was pinned from, if any.
     pub repo_tag: Option<String>,
+    /// The tar's owners are names to resolve against the tree's account
+    /// files (apk v3 packages), not numeric ids.
+    pub owners_by_name: bool,
 }
 
 /// Owner and mode a package gave an entry (kept for the installed db).
@@ -107,6 +110,8 @@ pub struct Installer {
     pub tree: Tree,
     /// Installed packages, in install order.
     pub installed: Vec<Installed>,
+    /// Owner names of the package being installed, when it records names.
+    names: Option<Vec<(crate::tree::TreePath, String, String)>>,
 }
 
 fn sha1_reader(r: &mut dyn Read) -> io::Result<[u8; 20]> {
@@ -129,6 +134,7 @@ impl Installer {
         Installer {
             tree,
             installed: Vec::new(),
+            names: None,
         }
     }
 
@@ -149,6 +155,7 @@ impl Installer {
             tar: src.data_tar.clone(),
             source,
         };
+        self.names = src.owners_by_name.then(Vec::new);
         let file = File::open(&src.data_tar).map_err(read_err)?;
         let mut archive = tar::Archive::new(BufReader::with_capacity(256 * 1024, file));
         for entry in archive.entries().map_err(read_err)? {
@@ -158,6 +165,17 @@ impl Installer {
                     EntryError::Io(source) => read_err(source),
                     EntryError::Install(e) => e,
                 })?;
+        }
+        if let Some(names) = self.names.take() {
+            // After the whole package, so its own account files count.
+            let accounts = crate::owners::Accounts::of(&self.tree);
+            let owned = &mut self.installed[pkg_index as usize].owned;
+            for (key, user, group) in names {
+                if let Some(o) = owned.get_mut(&key) {
+                    o.uid = accounts.uid(&user);
+                    o.gid = accounts.gid(&group);
+                }
+            }
         }
         Ok(())
     }
@@ -201,6 +219,13 @@ impl Installer {
             }
         }
         let header = entry.header();
+        let owner_names = self.names.is_some().then(|| {
+            let name = |n: Option<&str>| n.unwrap_or_default().to_string();
+            (
+                name(header.username().ok().flatten()),
+                name(header.groupname().ok().flatten()),
+            )
+        });
         let mode = header.mode()? & 0o7777;
         let uid = u32::try_from(header.uid()?).unwrap_or(0);
         let gid = u32::try_from(header.gid()?).unwrap_or(0);
@@ -281,6 +306,9 @@ impl Installer {
                     }
                     e => unsafe_path(e.to_string()),
                 })?;
+        }
+        if let (Some(names), Some((user, group))) = (self.names.as_mut(), owner_names) {
+            names.push((crate::tree::TreePath(path.clone()), user, group));
         }
         let owned = Owned {
             is_dir: kind == NodeKind::Dir,

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod install;
 pub mod layer;
 pub mod ldso;
+pub mod owners;
 pub mod paths;
 pub mod pgzip;
 pub mod tree;

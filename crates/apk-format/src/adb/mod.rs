@@ -4,6 +4,7 @@
 //! byte-for-byte as apk-tools 3 writes them.
 
 pub mod container;
+pub mod data_tar;
 pub mod index;
 pub mod package;
 pub mod package_write;

@@ -509,3 +509,44 @@ pub fn makedev(major: u32, minor: u32) -> u64 {
     let (major, minor) = (u64::from(major), u64::from(minor));
     ((major & 0xfff) << 8) | ((major & !0xfff) << 32) | (minor & 0xff) | ((minor & !0xff) << 12)
 }
+
+/// The identity of a package (SHA-256 of its ADB block), reading nothing
+/// after that block and decoding nothing in it: how a package is checked
+/// against its index before it is trusted.
+pub fn package_identity<R: BufRead>(reader: R) -> Result<[u8; 32], AdbError> {
+    let (stream, _) = container::decompress(reader)?;
+    let mut blocks = BlockReader::new(stream, schema::PACKAGE)?;
+    match blocks.next_block()? {
+        Some(b) if b.kind == BlockKind::Adb => {
+            let mut hasher = Sha256::new();
+            let mut payload = blocks.payload(&b);
+            let n = io::copy(&mut payload, &mut HashWriter(&mut hasher)).map_err(|e| {
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    AdbError::Truncated
+                } else {
+                    AdbError::Io(e)
+                }
+            })?;
+            if n < b.len {
+                return Err(AdbError::Truncated);
+            }
+            Ok(hasher.finalize().into())
+        }
+        _ => Err(AdbError::Malformed(
+            "the first block is not an ADB block".into(),
+        )),
+    }
+}
+
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
