@@ -221,7 +221,7 @@ fn v3_repository_forms_and_commands() {
             ],
             d,
         ));
-        assert!(shown.contains("busybox-suid-1.36.1-r15"), "{name}: {shown}");
+        assert!(shown.contains("busybox-suid 1.36.1-r15"), "{name}: {shown}");
         assert_eq!(shown.lines().count(), 25, "{name}: {shown}");
         ok(&apkforge(
             &[

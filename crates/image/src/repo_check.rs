@@ -34,6 +34,14 @@ pub fn repository_problem(line: &RepoLine) -> Option<String> {
             .unwrap_or_default()
             .to_string(),
     };
+    // An apk v3 index named directly (`…/x86_64/Packages.adb`) is a
+    // repository of its own, as apk-tools 3 reads such lines.
+    if last.ends_with(".adb") {
+        return match &line.location {
+            Location::Local(p) if !p.is_file() => Some("does not exist".to_string()),
+            _ => None,
+        };
+    }
     if last.ends_with(".tar.gz") || last == "APKINDEX" {
         return Some(format!(
             "names an index file; a repository is the directory that holds `<arch>/APKINDEX.tar.gz` (drop `/{}`)",
@@ -52,21 +60,22 @@ pub fn repository_problem(line: &RepoLine) -> Option<String> {
         if !p.is_dir() {
             return Some("is not a directory".to_string());
         }
-        if p.join("APKINDEX.tar.gz").is_file() {
+        if p.join("APKINDEX.tar.gz").is_file() || p.join("Packages.adb").is_file() {
             return Some(
                 "holds an APKINDEX.tar.gz itself: it is an architecture directory; a repository is its parent".to_string(),
             );
         }
         let any_index = std::fs::read_dir(p)
             .map(|entries| {
-                entries
-                    .flatten()
-                    .any(|e| e.path().join("APKINDEX.tar.gz").is_file())
+                entries.flatten().any(|e| {
+                    e.path().join("APKINDEX.tar.gz").is_file()
+                        || e.path().join("Packages.adb").is_file()
+                })
             })
             .unwrap_or(false);
         if !any_index {
             return Some(
-                "holds no `<arch>/APKINDEX.tar.gz`: it is not a repository (make one with `apkforge index`)"
+                "holds no `<arch>/APKINDEX.tar.gz` or `<arch>/Packages.adb`: it is not a repository (make one with `apkforge index`)"
                     .to_string(),
             );
         }
@@ -115,5 +124,22 @@ mod tests {
                 .unwrap()
                 .contains("architecture directory")
         );
+    }
+
+    #[test]
+    fn v3_indexes_are_repositories() {
+        let p = |s: &str| repository_problem(&RepoLine::parse(s));
+        assert_eq!(p("https://example.invalid/v3/x86_64/Packages.adb"), None);
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path().to_str().unwrap();
+        assert!(
+            p(&format!("{s}/x86_64/Packages.adb"))
+                .unwrap()
+                .contains("does not exist")
+        );
+        std::fs::create_dir(dir.path().join("x86_64")).unwrap();
+        std::fs::write(dir.path().join("x86_64/Packages.adb"), b"").unwrap();
+        assert_eq!(p(s), None);
+        assert_eq!(p(&format!("{s}/x86_64/Packages.adb")), None);
     }
 }
