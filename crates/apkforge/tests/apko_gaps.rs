@@ -182,3 +182,128 @@ fn layering_writes_a_partial_database_into_each_package_layer() {
         .unwrap();
     assert_eq!(db_names(&tz[db].2), ["tzdata"]);
 }
+
+/// A self-signed certificate (PEM) made by openssl.
+fn certificate(d: &Path, name: &str) -> PathBuf {
+    let pem = d.join(format!("{name}.pem"));
+    common::tool(
+        std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", &format!("/CN={name}")])
+            .arg("-keyout")
+            .arg(d.join(format!("{name}.key")))
+            .arg("-out")
+            .arg(&pem),
+    );
+    pem
+}
+
+#[test]
+fn certificates_join_the_java_truststore() {
+    let fx = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A package holding a JKS truststore made by Java's keytool.
+    let store_dir = d.join("root/etc/ssl/certs/java");
+    fs::create_dir_all(&store_dir).unwrap();
+    let original = certificate(d, "original-ca");
+    common::tool(
+        std::process::Command::new("keytool")
+            .args([
+                "-importcert",
+                "-noprompt",
+                "-alias",
+                "original",
+                "-storetype",
+                "JKS",
+            ])
+            .args(["-storepass", "changeit", "-keystore"])
+            .arg(store_dir.join("cacerts"))
+            .arg("-file")
+            .arg(&original),
+    );
+    ok(&apkforge(&["keygen", "repo", "--bits", "2048"], d));
+    fs::create_dir_all(d.join("repo/x86_64")).unwrap();
+    ok(&apkforge(
+        &[
+            "apk",
+            "pack",
+            "root",
+            "-o",
+            "repo/x86_64/java-cacerts-1.0-r0.apk",
+            "--name",
+            "java-cacerts",
+            "--version",
+            "1.0-r0",
+            "--arch",
+            "x86_64",
+            "--signing-key",
+            "repo.rsa",
+        ],
+        d,
+    ));
+    ok(&apkforge(
+        &[
+            "index",
+            "-o",
+            "repo/x86_64/APKINDEX.tar.gz",
+            "--signing-key",
+            "repo.rsa",
+            "repo/x86_64/java-cacerts-1.0-r0.apk",
+        ],
+        d,
+    ));
+    let added = certificate(d, "corp-ca");
+    let pem = fs::read_to_string(&added).unwrap();
+    let indented: String = pem.lines().map(|l| format!("        {l}\n")).collect();
+    fs::write(
+        d.join("apko.yaml"),
+        format!(
+            "contents:\n  keyring:\n    - {}\n    - repo.rsa.pub\n  repositories:\n    - {}\n    - ./repo\n  packages:\n    - ca-certificates-bundle\n    - java-cacerts\narchs: [x86_64]\ncertificates:\n  additional:\n    - name: corp\n      content: |\n{indented}",
+            fx.join("alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub")
+                .display(),
+            fx.join("alpine-3.19").display()
+        ),
+    )
+    .unwrap();
+    fs::create_dir(d.join("out")).unwrap();
+    ok(&apkforge(
+        &[
+            "image",
+            "build",
+            "apko.yaml",
+            "j:1",
+            "out",
+            "--cache-dir",
+            "cache",
+            "--sbom=false",
+        ],
+        d,
+    ));
+    let e = entries(&layers(&d.join("out"))[0]);
+    let store = &e["etc/ssl/certs/java/cacerts"].2;
+    fs::write(d.join("cacerts"), store).unwrap();
+    // Java reads it with the default password (the integrity check passes)
+    // and trusts both certificates.
+    let list = common::tool(
+        std::process::Command::new("keytool")
+            .args(["-list", "-storepass", "changeit", "-keystore"])
+            .arg(d.join("cacerts")),
+    );
+    assert!(list.contains("Your keystore contains 2 entries"), "{list}");
+    assert!(list.contains("original,"), "{list}");
+    assert!(list.contains("corp-"), "{list}");
+    // A checksum sidecar beside it, as beside the CA bundle.
+    let sidecar = String::from_utf8(e["etc/ssl/certs/java/.cacerts.sha256"].2.clone()).unwrap();
+    use sha2::Digest;
+    assert_eq!(
+        sidecar,
+        format!("{}  cacerts\n", hex_of(&sha2::Sha256::digest(store)))
+    );
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

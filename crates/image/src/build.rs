@@ -97,6 +97,15 @@ pub enum BuildError {
         #[source]
         source: rootfs::ldso::LdsoError,
     },
+    /// A Java truststore could not be updated.
+    #[error("{arch}: {source}")]
+    Truststore {
+        /// Architecture.
+        arch: String,
+        /// What failed.
+        #[source]
+        source: crate::certs::TruststoreError,
+    },
     /// Writing the layer failed.
     #[error("{arch}: {source}")]
     Layer {
@@ -566,6 +575,12 @@ pub fn assemble(
     let provided =
         crate::certs::provided_certificates(&tree, &installed, &req.certificate_providers);
     crate::certs::append_to_bundle(&mut tree, &provided, created).map_err(tree_err)?;
+    crate::certs::add_to_truststores(&mut tree, &req.certificates, &provided, created).map_err(
+        |source| BuildError::Truststore {
+            arch: arch.to_string(),
+            source,
+        },
+    )?;
     crate::certs::write_sidecars(&mut tree, created).map_err(tree_err)?;
     for (name, cmd) in &req.services {
         let dir = format!("sv/{name}");

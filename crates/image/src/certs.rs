@@ -1,6 +1,6 @@
 //! CA certificates: `certificates.additional` (inline PEM) and
 //! `certificates.providers` (packages shipping certificates), added to the
-//! image's CA bundle.
+//! image's CA bundle and, where the image has one, its Java truststore.
 
 use rootfs::layer::read_small;
 use rootfs::tree::{Tree, TreeError};
@@ -14,11 +14,101 @@ const BUNDLES: &[&str] = &[
     "kaniko/ssl/certs/ca-certificates.crt",
 ];
 
+/// Java truststores apko adds certificates to (JKS, password `changeit`).
+pub const TRUSTSTORES: &[&str] = &["etc/ssl/certs/java/cacerts"];
+
+/// The password of Java's default truststore.
+const TRUSTSTORE_PASSWORD: &str = "changeit";
+
+/// A truststore that cannot be updated.
+#[derive(Debug, thiserror::Error)]
+pub enum TruststoreError {
+    /// Not a readable JKS store.
+    #[error("Java truststore `/{path}`: {source}")]
+    Read {
+        /// Path in the image.
+        path: String,
+        /// What is wrong.
+        source: crate::jks::JksError,
+    },
+    /// Writing it back failed.
+    #[error("Java truststore `/{path}`: {source}")]
+    Write {
+        /// Path in the image.
+        path: String,
+        /// What failed.
+        source: TreeError,
+    },
+}
+
+/// The DER bytes of a PEM holding exactly one certificate.
+fn single_certificate(pem: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let text = std::str::from_utf8(pem).ok()?;
+    let mut blocks = text.split("-----BEGIN CERTIFICATE-----").skip(1);
+    let body = blocks.next()?.split("-----END CERTIFICATE-----").next()?;
+    if blocks.next().is_some() {
+        return None;
+    }
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+/// Adds the inline certificates (alias `<name>-<sha256 of DER>`) and the
+/// provided ones (`pkg-<sha256>`) to every Java truststore the image has,
+/// as apko does; stores are rewritten only when there is something to add.
+pub fn add_to_truststores(
+    tree: &mut Tree,
+    inline: &[(String, String)],
+    provided: &[Vec<u8>],
+    mtime: u64,
+) -> Result<(), TruststoreError> {
+    use sha2::Digest;
+    let fingerprint = |der: &[u8]| hex::encode(sha2::Sha256::digest(der));
+    let mut certs: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, pem) in inline {
+        if let Some(der) = single_certificate(pem.as_bytes()) {
+            certs.push((format!("{name}-{}", fingerprint(&der)), der));
+        }
+    }
+    for pem in provided {
+        if let Some(der) = single_certificate(pem) {
+            certs.push((format!("pkg-{}", fingerprint(&der)), der));
+        }
+    }
+    if certs.is_empty() {
+        return Ok(());
+    }
+    for path in TRUSTSTORES {
+        let Some(node) = tree.get(path) else { continue };
+        let mode = node.mode;
+        let Some(bytes) = read_small(tree, path) else {
+            continue;
+        };
+        let mut store =
+            crate::jks::KeyStore::parse(&bytes, TRUSTSTORE_PASSWORD).map_err(|source| {
+                TruststoreError::Read {
+                    path: path.to_string(),
+                    source,
+                }
+            })?;
+        for (alias, der) in &certs {
+            store.set_trusted(alias, der, mtime.saturating_mul(1000));
+        }
+        tree.write_file(path, store.to_bytes(TRUSTSTORE_PASSWORD), mode, mtime)
+            .map_err(|source| TruststoreError::Write {
+                path: path.to_string(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
 /// Writes `.<bundle>.sha256` (`"<hex>  <name>\n"`, mode 0444) beside every
 /// CA bundle in the image, as apko does, so tools can check the bundle.
 pub fn write_sidecars(tree: &mut Tree, mtime: u64) -> Result<(), TreeError> {
     use sha2::Digest;
-    for bundle in BUNDLES {
+    for bundle in BUNDLES.iter().chain(TRUSTSTORES) {
         let Some(bytes) = read_small(tree, bundle) else {
             continue;
         };

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod certs;
+pub mod jks;
 pub mod layer_cache;
 pub mod layering;
 pub mod lock;
