@@ -17,28 +17,62 @@ pub struct Acl {
     pub mode: u32,
     /// Digits the mode was written with (apko pads to 4, apk-tools does not).
     pub mode_width: u8,
+    /// apk-tools' checksum of the extended attributes (`Q1…`, see
+    /// [`xattr_checksum`]), written as a fourth field when there are any.
+    pub xattr_checksum: Option<String>,
 }
 
 impl Acl {
     fn parse(s: &str) -> Option<Acl> {
-        let mut parts = s.splitn(3, ':');
+        let mut parts = s.splitn(4, ':');
         let uid = parts.next()?.parse().ok()?;
         let gid = parts.next()?.parse().ok()?;
         let text = parts.next()?;
         let mode = u32::from_str_radix(text, 8).ok()?;
         let mode_width = u8::try_from(text.len()).ok()?;
+        let xattr_checksum = parts.next().map(str::to_string);
         Some(Acl {
             uid,
             gid,
             mode,
             mode_width,
+            xattr_checksum,
         })
     }
 
     fn render(&self) -> String {
         let width = usize::from(self.mode_width);
-        format!("{}:{}:{:0width$o}", self.uid, self.gid, self.mode)
+        let mut out = format!("{}:{}:{:0width$o}", self.uid, self.gid, self.mode);
+        if let Some(x) = &self.xattr_checksum {
+            out.push(':');
+            out.push_str(x);
+        }
+        out
     }
+}
+
+/// The SHA-1 apk-tools records for a file's extended attributes: over the
+/// attributes sorted by name, each as big-endian 32-bit length and bytes
+/// of the name, then of the value. `None` without attributes.
+pub fn xattr_sha1(xattrs: &[(String, Vec<u8>)]) -> Option<[u8; 20]> {
+    if xattrs.is_empty() {
+        return None;
+    }
+    let mut sorted: Vec<&(String, Vec<u8>)> = xattrs.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut data = Vec::new();
+    for (name, value) in sorted {
+        for part in [name.as_bytes(), value.as_slice()] {
+            data.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            data.extend_from_slice(part);
+        }
+    }
+    Some(crate::stream::sha1(&data))
+}
+
+/// [`xattr_sha1`] as the `Q1…` text of an installed-database ACL.
+pub fn xattr_checksum(xattrs: &[(String, Vec<u8>)]) -> Option<String> {
+    xattr_sha1(xattrs).map(|d| crate::record::q1_checksum(&d))
 }
 
 /// A file owned by a package (`R:` with optional `a:` and `Z:`).
@@ -257,6 +291,23 @@ mod tests {
         assert_eq!(write_installed(&db), text);
         assert!(parse_installed("P:x\nV:1\nR:a\n").is_err());
         assert!(parse_installed("P:x\nV:1\nF:a\nM:zz\n").is_err());
+    }
+
+    #[test]
+    fn acls_with_an_xattr_checksum() {
+        let text = "P:x\nV:1-r0\nF:usr/bin\nR:ping\na:0:0:755:Q1abc=\nZ:Q1aaa=\n\n";
+        let db = parse_installed(text).unwrap();
+        let acl = db[0].dirs[0].files[0].acl.as_ref().unwrap();
+        assert_eq!(acl.xattr_checksum.as_deref(), Some("Q1abc="));
+        assert_eq!(write_installed(&db), text);
+        // sha1(be32(4) "user" be32(1) "x")
+        let want = crate::stream::sha1(b"\0\0\0\x04user\0\0\0\x01x");
+        assert_eq!(xattr_sha1(&[("user".into(), b"x".to_vec())]), Some(want));
+        assert_eq!(xattr_sha1(&[]), None);
+        let two = [("b".to_string(), vec![2]), ("a".to_string(), vec![1])];
+        let mut sorted = two.clone();
+        sorted.reverse();
+        assert_eq!(xattr_sha1(&two), xattr_sha1(&sorted));
     }
 
     /// Fuzz finding (target `installed`): `A:\r\r\n` kept one `\r` in the

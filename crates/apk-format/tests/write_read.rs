@@ -138,3 +138,81 @@ fn index_archive_write_sign_read() {
     // No builddate written for epoch 0, as melange.
     assert_eq!(read.entries[0].package.build_time, None);
 }
+
+/// Owners, their names, xattrs, hard links and extra control files come
+/// out as melange writes them.
+#[test]
+fn owners_xattrs_hardlinks_and_control_files() {
+    use apk_format::package_write::{Content, WriteError};
+    let entry = |path: &str, kind, uid, gid| TreeEntry {
+        path: path.into(),
+        kind,
+        mode: 0o644,
+        uid,
+        gid,
+        xattrs: Vec::new(),
+        content: Content::Bytes(b"data\n".to_vec()),
+    };
+    let mut b = PackageBuilder::new(record(), 1_700_000_000);
+    let mut capped = entry("usr/bin/ping", EntryKind::File, 0, 0);
+    capped
+        .xattrs
+        .push(("security.capability".into(), vec![1, 0, 0, 3, 0, 32, 0, 0]));
+    b.entry(entry("var/lib/app/a", EntryKind::File, 65532, 65532))
+        .entry(entry(
+            "var/lib/app/b",
+            EntryKind::Hardlink("var/lib/app/a".into()),
+            65532,
+            65532,
+        ))
+        .entry(capped)
+        .owner_names(
+            [(0, "root".into()), (65532, "nonroot".into())].into(),
+            [(0, "root".into())].into(),
+        )
+        .control_file(".melange.yaml", b"package:\n  name: hello\n".to_vec())
+        .script(".post-install", b"#!/bin/sh\n".to_vec());
+    let mut out = Vec::new();
+    b.write(&mut out, &mut Cursor::new(Vec::new()), None)
+        .unwrap();
+    let pkg = PackageReader::new(&out[..]).unwrap();
+    let names: Vec<(&str, u32)> = pkg
+        .control_files
+        .iter()
+        .map(|c| (c.name.as_str(), c.mode))
+        .collect();
+    assert_eq!(names, [(".melange.yaml", 0o644), (".post-install", 0o755)]);
+    let mut seen = Vec::new();
+    pkg.read_data(|e, r| {
+        seen.push(e.clone());
+        std::io::copy(r, &mut std::io::sink()).map(|_| ())
+    })
+    .unwrap();
+    let get = |p: &str| seen.iter().find(|e| e.path == p).unwrap();
+    let a = get("var/lib/app/a");
+    assert_eq!(
+        (a.uid, a.gid, a.uname.as_str(), a.gname.as_str()),
+        (65532, 65532, "nonroot", "")
+    );
+    let link = get("var/lib/app/b");
+    assert_eq!(link.kind, EntryKind::Hardlink("var/lib/app/a".into()));
+    assert_eq!(
+        link.sha1, a.sha1,
+        "a hard link carries its content's checksum"
+    );
+    assert_eq!(
+        get("usr/bin/ping").xattrs,
+        [(
+            "security.capability".to_string(),
+            vec![1, 0, 0, 3, 0, 32, 0, 0]
+        )]
+    );
+
+    // A link to a path that is not a file before it is refused.
+    let mut b = PackageBuilder::new(record(), 0);
+    b.entry(entry("a", EntryKind::Hardlink("z".into()), 0, 0));
+    let err = b
+        .write(&mut Vec::new(), &mut Cursor::new(Vec::new()), None)
+        .unwrap_err();
+    assert!(matches!(err, WriteError::BadHardlink { .. }), "{err}");
+}
