@@ -167,13 +167,19 @@ fn installed_db(tree: &Tree, installed: &[Installed]) -> String {
         for (path, owned) in &pkg.owned {
             let path = path.0.as_str();
             let default_mode = if owned.is_dir { 0o755 } else { 0o644 };
-            let acl =
-                (owned.uid != 0 || owned.gid != 0 || owned.mode != default_mode).then_some(Acl {
-                    uid: owned.uid,
-                    gid: owned.gid,
-                    mode: owned.mode,
-                    mode_width: 4,
-                });
+            let acl = (owned.uid != 0
+                || owned.gid != 0
+                || owned.mode != default_mode
+                || owned.xattr_sha1.is_some())
+            .then(|| Acl {
+                uid: owned.uid,
+                gid: owned.gid,
+                mode: owned.mode,
+                mode_width: 4,
+                xattr_checksum: owned
+                    .xattr_sha1
+                    .map(|d| apk_format::record::q1_checksum(&d)),
+            });
             if owned.is_dir {
                 dirs.push(InstalledDir {
                     path: path.to_string(),

@@ -40,6 +40,8 @@ pub struct Owned {
     pub mode: u32,
     /// SHA-1 of content or link target.
     pub sha1: Option<[u8; 20]>,
+    /// apk-tools' checksum of the extended attributes, if any.
+    pub xattr_sha1: Option<[u8; 20]>,
 }
 
 /// A package that has been installed.
@@ -316,10 +318,13 @@ impl Installer {
             gid,
             mode,
             sha1,
+            xattr_sha1: apk_format::installed::xattr_sha1(&xattrs),
         };
-        // Ownership in the image is root's, as apko lays images out; the
-        // package's owners are kept in the installed database.
+        // The package's owners, as apk-tools installs them (apko forces
+        // root in the layer and keeps them only in the installed database).
         let mut node = Node::new(kind, mode, mtime);
+        node.uid = uid;
+        node.gid = gid;
         node.xattrs = xattrs;
         node.owner = Some(pkg_index);
         node.sha1 = sha1;
