@@ -267,6 +267,7 @@ impl Compiler {
                 scriptlets: scriptlets(sp.scriptlets.as_ref(), &sp_scope, file)?,
                 annotations: map(&sp.annotations, &sp_scope, file, Mode::Lenient)?,
                 checks: sp.checks.clone(),
+                setcap: sp.setcap.clone(),
                 pipeline,
                 test,
             });

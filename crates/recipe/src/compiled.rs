@@ -9,7 +9,7 @@ use crate::env::Environment;
 use crate::pipeline::Assertions;
 use crate::text::{Str, StrMap};
 use crate::types::{
-    BuildOption, Capabilities, Checks, Dependencies, Package, PackageOptions, Scriptlets,
+    BuildOption, Capabilities, Checks, Dependencies, Package, PackageOptions, Scriptlets, SetCap,
 };
 use crate::update::Update;
 
@@ -95,6 +95,10 @@ pub struct CompiledSubpackage {
     /// Linter settings.
     #[serde(skip_serializing_if = "Checks::is_empty")]
     pub checks: Checks,
+    /// File capabilities (melange parses but ignores them on subpackages;
+    /// apkforge applies them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub setcap: Vec<SetCap>,
     /// Steps.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pipeline: Vec<CompiledStep>,

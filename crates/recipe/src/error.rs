@@ -14,6 +14,9 @@ pub use goyaml::SourcePos;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecipeError {
+    /// A compiled recipe could not be written as YAML.
+    #[error("writing the evaluated recipe: {0}")]
+    Dump(String),
     /// A recipe or pipeline file could not be read.
     #[error("{}: {source}", path.display())]
     Read {
@@ -141,7 +144,7 @@ impl RecipeError {
     /// pipeline definition, the innermost position.
     pub fn location(&self) -> Option<&SourcePos> {
         match self {
-            RecipeError::Read { .. } | RecipeError::Options(_) => None,
+            RecipeError::Read { .. } | RecipeError::Options(_) | RecipeError::Dump(_) => None,
             RecipeError::InPipeline { source, at, .. } => source.location().or(Some(at)),
             RecipeError::Parse { at, .. }
             | RecipeError::UnknownVariable { at, .. }

@@ -103,6 +103,7 @@
 pub mod arch;
 pub mod compile;
 pub mod compiled;
+mod dump;
 pub mod env;
 pub mod error;
 mod library;

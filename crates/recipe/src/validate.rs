@@ -126,6 +126,7 @@ pub(crate) fn validate_expanded(
         }
         check_priorities(&exp.sp.dependencies, &exp.scope, file)?;
         check_steps(&exp.sp.pipeline, file)?;
+        check_setcap(&exp.sp.setcap, file)?;
     }
     if let Some(test) = &recipe.test {
         check_steps(&test.pipeline, file)?;
