@@ -1,6 +1,7 @@
 //! Turning `melange-out/<name>` directories into signed packages and the
 //! repository index.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use apk_format::Dependency;
 use apk_format::index::{IndexEntry, entry_for_package};
 use apk_format::index_archive::{read_index_archive, sign_index_archive, write_index_archive};
-use apk_format::package_write::{PackageBuilder, tree_from_dir};
+use apk_format::package_write::PackageBuilder;
 use apk_format::record::PackageRecord;
 use recipe::CompiledRecipe;
 
@@ -31,6 +32,7 @@ struct Output<'a> {
     dependencies: &'a recipe::types::Dependencies,
     options: Option<&'a recipe::types::PackageOptions>,
     scriptlets: Option<&'a recipe::types::Scriptlets>,
+    setcap: &'a [recipe::types::SetCap],
 }
 
 fn atoms(package: &str, list: &[recipe::Str]) -> Result<Vec<Dependency>, PkgBuildError> {
@@ -46,14 +48,65 @@ fn atoms(package: &str, list: &[recipe::Str]) -> Result<Vec<Dependency>, PkgBuil
         .collect()
 }
 
+/// The uid/gid pairs steps may run as: the `build` user and the
+/// `accounts.run-as` user, whose files melange packages as root's.
+fn step_ids(recipe: &CompiledRecipe) -> Vec<(u32, u32)> {
+    let accounts = &recipe.environment.accounts;
+    let mut ids = Vec::new();
+    for u in &accounts.users {
+        let run_as = accounts.run_as.as_str();
+        if u.username.as_str() == "build"
+            || (!run_as.is_empty()
+                && (u.username.as_str() == run_as || u.uid.to_string() == run_as))
+        {
+            ids.push((u.uid, u.gid.unwrap_or(u.uid)));
+        }
+    }
+    if let Ok(uid) = accounts.run_as.parse::<u32>() {
+        ids.push((uid, uid));
+    }
+    ids
+}
+
+/// `setcap:` entries as `path → security.capability value`.
+fn capabilities(
+    package: &str,
+    setcap: &[recipe::types::SetCap],
+) -> Result<BTreeMap<String, Vec<u8>>, PkgBuildError> {
+    let mut out = BTreeMap::new();
+    for c in setcap {
+        let add: Vec<(String, String)> = c
+            .add
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let value =
+            crate::content::capability_xattr(&add).map_err(|reason| PkgBuildError::Output {
+                what: format!("{package}: setcap `{}`", c.path),
+                reason,
+            })?;
+        out.insert(c.path.trim_start_matches('/').to_string(), value);
+    }
+    Ok(out)
+}
+
 /// Packages the main package and every enabled subpackage.
 pub fn emit_all(
     recipe: &CompiledRecipe,
     opts: &BuildOptions<'_>,
     arch: &str,
     workspace: &Path,
+    root: &Path,
+    locked: &[String],
     log: &dyn Log,
 ) -> Result<Vec<EmittedPackage>, PkgBuildError> {
+    // The evaluated recipe, in every package (melange's `.melange.yaml`).
+    let melange_yaml = recipe
+        .to_melange_yaml(Some(locked))
+        .map_err(|e| PkgBuildError::Output {
+            what: ".melange.yaml".into(),
+            reason: e.to_string(),
+        })?;
     let p = &recipe.package;
     let mut outputs = vec![Output {
         name: p.name.to_string(),
@@ -63,6 +116,7 @@ pub fn emit_all(
         dependencies: &p.dependencies,
         options: p.options.as_ref(),
         scriptlets: p.scriptlets.as_ref(),
+        setcap: &p.setcap,
     }];
     for s in recipe.subpackages.iter().filter(|s| s.enabled) {
         outputs.push(Output {
@@ -77,6 +131,7 @@ pub fn emit_all(
             dependencies: &s.dependencies,
             options: s.options.as_ref(),
             scriptlets: s.scriptlets.as_ref(),
+            setcap: &s.setcap,
         });
     }
     let version = format!("{}-r{}", p.version, p.epoch);
@@ -92,7 +147,8 @@ pub fn emit_all(
         path: dir.clone(),
         source,
     })?;
-    let mut emitted = Vec::new();
+    let owners = crate::content::Owners::new(root, &step_ids(recipe));
+    let mut pending = Vec::new();
     for o in outputs {
         let content = workspace.join("melange-out").join(&o.name);
         let files = sca::files_from_dir(&content).map_err(|e| PkgBuildError::Sca {
@@ -151,11 +207,18 @@ pub fn emit_all(
                 path: sbom_path.clone(),
                 source,
             })?;
+        let caps = capabilities(&o.name, o.setcap)?;
+        let tree = crate::content::package_tree(&content, &owners, &caps).map_err(|reason| {
+            PkgBuildError::Output {
+                what: o.name.clone(),
+                reason,
+            }
+        })?;
         let mut builder = PackageBuilder::new(record, opts.source_date_epoch);
-        builder.entries(tree_from_dir(&content).map_err(|e| PkgBuildError::Output {
-            what: o.name.clone(),
-            reason: e.to_string(),
-        })?);
+        builder
+            .entries(tree)
+            .owner_names(owners.users.clone(), owners.groups.clone())
+            .control_file(".melange.yaml", melange_yaml.as_bytes().to_vec());
         if let Some(s) = o.scriptlets {
             for (name, body) in [
                 (".pre-install", &s.pre_install),
@@ -186,17 +249,29 @@ pub fn emit_all(
             std::io::Write::flush(&mut w).map_err(|e| out_err(e.to_string()))?;
             written
         };
-        tmp.persist(&target)
-            .map_err(|e| out_err(e.error.to_string()))?;
-        log.line(&format!(
-            "==> wrote {} ({})",
-            target.display(),
-            written.checksum
+        pending.push((
+            tmp,
+            written.checksum,
+            EmittedPackage {
+                path: target,
+                record: written.record,
+            },
         ));
-        emitted.push(EmittedPackage {
-            path: target,
-            record: written.record,
-        });
+    }
+    // Only once every package is written do any of them take their names:
+    // a failure above leaves no package behind.
+    let mut emitted = Vec::new();
+    for (tmp, checksum, package) in pending {
+        tmp.persist(&package.path)
+            .map_err(|e| PkgBuildError::Output {
+                what: package.path.display().to_string(),
+                reason: e.error.to_string(),
+            })?;
+        log.line(&format!(
+            "==> wrote {} ({checksum})",
+            package.path.display()
+        ));
+        emitted.push(package);
     }
     Ok(emitted)
 }

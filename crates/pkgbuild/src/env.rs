@@ -14,14 +14,16 @@ impl image::Reporter for Progress<'_> {
     }
 }
 
-/// Resolves, installs and writes the build environment to `root`.
+/// Resolves, installs and writes the build environment to `root`; returns
+/// the installed packages as `name=version`, sorted (the locked
+/// environment melange records in `.melange.yaml`).
 pub fn assemble(
     recipe: &CompiledRecipe,
     opts: &BuildOptions<'_>,
     arch: &str,
     root: &Path,
     log: &dyn Log,
-) -> Result<(), PkgBuildError> {
+) -> Result<Vec<String>, PkgBuildError> {
     let c = &recipe.environment.contents;
     let strings = |v: &[recipe::Str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
     let mut repositories = strings(&c.repositories);
@@ -55,6 +57,11 @@ pub fn assemble(
         .into_iter()
         .next()
         .ok_or(image::BuildError::NoArchs)?;
+    let mut locked: Vec<String> = packages
+        .iter()
+        .map(|(_, p)| format!("{}={}", p.name, p.version))
+        .collect();
+    locked.sort();
     let assembled = image::build::assemble(
         &client, &req, &bopts, arch, &packages, &key_files, &progress,
     )?;
@@ -63,5 +70,5 @@ pub fn assemble(
         let p = root.join(d);
         std::fs::create_dir_all(&p).map_err(|source| PkgBuildError::Work { path: p, source })?;
     }
-    Ok(())
+    Ok(locked)
 }

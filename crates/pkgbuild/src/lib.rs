@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod check;
+mod content;
 mod emit;
 mod env;
 mod fetch;
@@ -149,7 +150,7 @@ pub fn build(
     let arch = recipe.arch.apk_name().to_string();
     log.line(&format!("==> {arch}: assembling the build environment"));
     let started = std::time::Instant::now();
-    env::assemble(recipe, opts, &arch, &root, log)?;
+    let locked = env::assemble(recipe, opts, &arch, &root, log)?;
     log.line(&format!(
         "    timing: environment {} ms",
         started.elapsed().as_millis()
@@ -202,7 +203,7 @@ pub fn build(
         runner.setup_ms.get()
     ));
     let started = std::time::Instant::now();
-    let emitted = emit::emit_all(recipe, opts, &arch, &workspace, log)?;
+    let emitted = emit::emit_all(recipe, opts, &arch, &workspace, &root, &locked, log)?;
     let index = emit::update_index(opts, &arch, &emitted)?;
     log.line(&format!(
         "    timing: packaging {} ms",

@@ -21,6 +21,9 @@ struct Report {
     pkginfo: Vec<(String, String)>,
     signature: SignatureReport,
     scripts: Vec<ScriptReport>,
+    /// Control files other than `.PKGINFO` and scripts (`.melange.yaml`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    control_files: Vec<ScriptReport>,
     files: Vec<FileReport>,
     datahash: DatahashReport,
     bad_file_checksums: Vec<String>,
@@ -49,11 +52,18 @@ struct FileReport {
     mode: String,
     uid: u32,
     gid: u32,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    uname: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    gname: String,
     size: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     target: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sha1: Option<String>,
+    /// Extended attributes, values in hex.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    xattrs: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -79,9 +89,16 @@ fn file_report(e: &DataEntry) -> FileReport {
         mode: format!("{:04o}", e.mode),
         uid: e.uid,
         gid: e.gid,
+        uname: e.uname.clone(),
+        gname: e.gname.clone(),
         size: e.size,
         target,
         sha1: e.sha1.map(hex::encode),
+        xattrs: e
+            .xattrs
+            .iter()
+            .map(|(k, v)| (k.clone(), hex::encode(v)))
+            .collect(),
     }
 }
 
@@ -133,8 +150,19 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
             _ => None,
         })
         .collect();
-    let scripts = pkg
+    let (scripts, other): (Vec<_>, Vec<_>) = pkg
         .control_files
+        .iter()
+        .partition(|c| apk_format::package_write::is_script_name(&c.name));
+    let other_control = other
+        .iter()
+        .map(|c| ScriptReport {
+            name: c.name.clone(),
+            mode: format!("{:04o}", c.mode),
+            size: c.content.len(),
+        })
+        .collect();
+    let scripts = scripts
         .iter()
         .map(|c| ScriptReport {
             name: c.name.clone(),
@@ -165,6 +193,7 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
         pkginfo,
         signature,
         scripts,
+        control_files: other_control,
         files,
         datahash: DatahashReport {
             ok: expected.as_deref() == Some(actual.as_str()),
@@ -207,6 +236,12 @@ fn print_text(r: &Report) {
     if !r.scripts.is_empty() {
         println!("scripts:");
         for s in &r.scripts {
+            println!("  {} {} ({} bytes)", s.mode, s.name, s.size);
+        }
+    }
+    if !r.control_files.is_empty() {
+        println!("control files:");
+        for s in &r.control_files {
             println!("  {} {} ({} bytes)", s.mode, s.name, s.size);
         }
     }
