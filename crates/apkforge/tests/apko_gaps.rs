@@ -307,3 +307,108 @@ fn certificates_join_the_java_truststore() {
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Layer blobs and config of the `arch` (OCI name) image of a layout.
+fn image_of(layout: &Path, arch: &str) -> (Vec<PathBuf>, serde_json::Value) {
+    let blob = |d: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let mut index = json(&layout.join("index.json"));
+    while index["manifests"][0]["mediaType"] == "application/vnd.oci.image.index.v1+json" {
+        index = json(&blob(index["manifests"][0]["digest"].as_str().unwrap()));
+    }
+    let m = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == arch)
+        .unwrap()
+        .clone();
+    let manifest = json(&blob(m["digest"].as_str().unwrap()));
+    let layers = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| blob(l["digest"].as_str().unwrap()))
+        .collect();
+    (
+        layers,
+        json(&blob(manifest["config"]["digest"].as_str().unwrap())),
+    )
+}
+
+#[test]
+fn baseimage_puts_new_packages_on_top_of_the_base_layers() {
+    let cli = fixtures().join("apko-testdata/internal/cli");
+    let golden = cli.join("testdata/top_image");
+    let dir = tempfile::tempdir().unwrap();
+    // apko's own case, and the same without `apkindex:` (the database is
+    // then read from the base image itself).
+    let plain = fs::read_to_string(cli.join("testdata/image_on_top.apko.yaml"))
+        .unwrap()
+        .replace("    apkindex: ./testdata/base_image/metadata/\n", "");
+    fs::write(dir.path().join("no-apkindex.yaml"), plain).unwrap();
+    for (case, config) in [
+        ("apko", cli.join("testdata/image_on_top.apko.yaml")),
+        ("no-apkindex", dir.path().join("no-apkindex.yaml")),
+    ] {
+        let out = dir.path().join(case);
+        fs::create_dir(&out).unwrap();
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_apkforge"))
+            .args(["image", "build"])
+            .arg(&config)
+            .arg("top:latest")
+            .arg(&out)
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .args(["--sbom=false"])
+            // apko insists on a lock for base images; we accept one.
+            .args(if case == "apko" {
+                &["--lockfile", "testdata/image_on_top.apko.lock.json"][..]
+            } else {
+                &[][..]
+            })
+            .current_dir(&cli)
+            .env("SOURCE_DATE_EPOCH", "0")
+            .output()
+            .unwrap();
+        ok(&run);
+        for arch in ["amd64", "arm64"] {
+            let (ours, config) = image_of(&out, arch);
+            let (theirs, want) = image_of(&golden, arch);
+            assert_eq!(ours.len(), 2, "{case} {arch}: base layer + ours");
+            // The base layer is the base image's blob, byte for byte.
+            assert_eq!(ours[0].file_name(), theirs[0].file_name(), "{case} {arch}");
+            assert_eq!(
+                config["rootfs"]["diff_ids"][0],
+                want["rootfs"]["diff_ids"][0]
+            );
+            assert_eq!(config["history"].as_array().unwrap().len(), 2);
+            assert_eq!(config["config"]["Entrypoint"], want["config"]["Entrypoint"]);
+            assert_eq!(config["config"]["Env"], want["config"]["Env"]);
+            // Our layer holds what apko's holds (the database, apko.json and
+            // the world differ on purpose: docs/IMAGE-DIFFERENCES.md).
+            let (got, exp) = (entries(&ours[1]), entries(&theirs[1]));
+            assert_eq!(
+                String::from_utf8_lossy(&got["etc/apk/world"].2),
+                "package-x=1.0.0-r0\npackage-y=1.0.0-r0\npretend-baselayout=1.0.0-r0\nreplayout=1.0.0-r0\n"
+            );
+            for (path, e) in &exp {
+                if ["etc/apko.json", "usr/lib/apk/db/installed", "etc/apk/world"]
+                    .contains(&path.as_str())
+                {
+                    continue;
+                }
+                assert_eq!(got.get(path), Some(e), "{case} {arch}: {path}");
+            }
+            let extra: Vec<&String> = got.keys().filter(|p| !exp.contains_key(*p)).collect();
+            assert!(extra.is_empty(), "{case} {arch}: extra {extra:?}");
+            assert_eq!(
+                db_names(&got["usr/lib/apk/db/installed"].2),
+                ["pretend-baselayout", "package-x", "package-y", "replayout"]
+            );
+        }
+    }
+}

@@ -97,6 +97,9 @@ pub enum BuildError {
         #[source]
         source: rootfs::ldso::LdsoError,
     },
+    /// The base image cannot be used.
+    #[error("{0}")]
+    Base(#[from] crate::base::BaseError),
     /// A Java truststore could not be updated.
     #[error("{arch}: {source}")]
     Truststore {
@@ -209,6 +212,20 @@ pub fn resolve(
     req: &BuildRequest,
     reporter: &dyn Reporter,
 ) -> Result<Resolved, BuildError> {
+    resolve_on(client, req, reporter, &BTreeMap::new())
+}
+
+/// The line base-image packages resolve from (they are never fetched).
+pub const BASE_IMAGE_REPOSITORY: &str = "(base image)";
+
+/// As [`resolve`], with each architecture's base-image packages offered
+/// as an extra repository and pinned in the world at their versions.
+pub fn resolve_on(
+    client: &RepoClient,
+    req: &BuildRequest,
+    reporter: &dyn Reporter,
+    base: &BTreeMap<String, Vec<PackageRecord>>,
+) -> Result<Resolved, BuildError> {
     if req.archs.is_empty() {
         return Err(BuildError::NoArchs);
     }
@@ -232,6 +249,17 @@ pub fn resolve(
             })
         })
         .collect::<Result<_, _>>()?;
+    let mut world = world;
+    for pins in base.values() {
+        for p in pins {
+            let atom = format!("{}={}", p.name, p.version);
+            if let Ok(d) = Dependency::parse(&atom)
+                && !world.contains(&d)
+            {
+                world.push(d);
+            }
+        }
+    }
     let mut per_arch = Vec::new();
     let mut lines_per_arch = Vec::new();
     for arch in &req.archs {
@@ -278,6 +306,14 @@ pub fn resolve(
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+        if let Some(pkgs) = base.get(arch) {
+            repos.push(apk_solve::Repository {
+                name: BASE_IMAGE_REPOSITORY.to_string(),
+                tag: None,
+                packages: pkgs.clone(),
+            });
+            lines.push(RepoLine::parse(BASE_IMAGE_REPOSITORY));
         }
         if repos.is_empty() {
             return Err(BuildError::NoIndexes {
@@ -413,8 +449,25 @@ pub fn build(
     let mut client = client(opts);
     let keys = load_keys(&mut client, req)?;
     let key_files: Vec<(String, Vec<u8>)> = keys.into_iter().map(|(n, _, pem)| (n, pem)).collect();
+    let mut bases: BTreeMap<String, crate::base::LoadedBase> = BTreeMap::new();
+    if let Some(base) = &req.base_image {
+        if req.layering_budget.is_some() {
+            return Err(BuildError::Base(crate::base::BaseError::Database {
+                at: base.layout.clone(),
+                reason: "`layering` cannot be combined with `contents.baseimage` (as in apko)"
+                    .to_string(),
+            }));
+        }
+        for arch in &req.archs {
+            bases.insert(arch.clone(), crate::base::load(base, arch)?);
+        }
+    }
+    let base_packages: BTreeMap<String, Vec<PackageRecord>> = bases
+        .iter()
+        .map(|(a, b)| (a.clone(), b.packages.clone()))
+        .collect();
     let resolved = match &opts.lock {
-        None => resolve(&client, req, reporter)?,
+        None => resolve_on(&client, req, reporter, &base_packages)?,
         Some(lock) => {
             // Build exactly the locked set: pin every locked package.
             let mut pinned = req.clone();
@@ -426,8 +479,24 @@ pub fn build(
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let resolved = resolve(&client, &pinned, reporter)?;
-            let diffs = crate::lock::differences(lock, &resolved);
+            let resolved = resolve_on(&client, &pinned, reporter, &base_packages)?;
+            // A lock made with a base image lists only what goes on top.
+            let on_top: Resolved = resolved
+                .iter()
+                .map(|(arch, pkgs)| {
+                    let base = base_packages.get(arch);
+                    let pkgs = pkgs
+                        .iter()
+                        .filter(|(line, p)| {
+                            line.text != BASE_IMAGE_REPOSITORY
+                                && base.is_none_or(|b| !b.iter().any(|q| q.name == p.name))
+                        })
+                        .cloned()
+                        .collect();
+                    (arch.clone(), pkgs)
+                })
+                .collect();
+            let diffs = crate::lock::differences(lock, &on_top);
             if !diffs.is_empty() {
                 return Err(BuildError::LockMismatch(diffs));
             }
@@ -440,8 +509,17 @@ pub fn build(
     })?;
     let mut archs = Vec::new();
     for (arch, packages) in resolved {
+        let base = bases.get(&arch);
+        // What the base image has is not installed again.
+        let packages: Vec<(RepoLine, PackageRecord)> = packages
+            .into_iter()
+            .filter(|(line, p)| {
+                line.text != BASE_IMAGE_REPOSITORY
+                    && base.is_none_or(|b| !b.packages.iter().any(|q| q.name == p.name))
+            })
+            .collect();
         archs.push(build_arch(
-            &client, req, opts, &arch, &packages, &key_files, reporter,
+            &client, req, opts, &arch, &packages, &key_files, base, reporter,
         )?);
     }
     let created = archs.iter().map(|a| a.created).max().unwrap_or(0);
@@ -473,6 +551,23 @@ pub fn assemble(
     arch: &str,
     packages: &[(RepoLine, PackageRecord)],
     key_files: &[(String, Vec<u8>)],
+    reporter: &dyn Reporter,
+) -> Result<Assembled, BuildError> {
+    assemble_on(client, req, opts, arch, packages, key_files, None, reporter)
+}
+
+/// As [`assemble`], on top of a base image: its packages join the
+/// installed database and the world, and the accounts files are the
+/// base's (none are written).
+#[allow(clippy::too_many_arguments)]
+pub fn assemble_on(
+    client: &RepoClient,
+    req: &BuildRequest,
+    opts: &BuildOptions,
+    arch: &str,
+    packages: &[(RepoLine, PackageRecord)],
+    key_files: &[(String, Vec<u8>)],
+    base: Option<&crate::base::LoadedBase>,
     reporter: &dyn Reporter,
 ) -> Result<Assembled, BuildError> {
     reporter.phase(&format!(
@@ -533,9 +628,11 @@ pub fn assemble(
         .iter()
         .map(|p| p.record.clone())
         .collect();
+    let base_packages: &[PackageRecord] = base.map_or(&[], |b| b.packages.as_slice());
     let created = opts.source_date_epoch.unwrap_or_else(|| {
         installed
             .iter()
+            .chain(base_packages)
             .filter_map(|p| p.build_time)
             .max()
             .unwrap_or(0)
@@ -547,6 +644,7 @@ pub fn assemble(
     };
     let mut world: Vec<String> = installed
         .iter()
+        .chain(base_packages)
         .map(|p| format!("{}={}", p.name, p.version))
         .collect();
     world.sort();
@@ -566,7 +664,17 @@ pub fn assemble(
         keys,
     };
     write_apk_state(&mut tree, &installer.installed, &state).map_err(tree_err)?;
-    rootfs::accounts::apply_accounts(&mut tree, &req.users, &req.groups).map_err(tree_err)?;
+    if let Some(base) = base {
+        // The base's records first: this layer's database replaces the base's.
+        let db = rootfs::layer::INSTALLED_DB;
+        let ours = rootfs::layer::read_small(&tree, db).unwrap_or_default();
+        let mut all = base.installed_text.clone().into_bytes();
+        all.extend_from_slice(&ours);
+        let mode = tree.get(db).map_or(0o644, |n| n.mode);
+        tree.write_file(db, all, mode, 0).map_err(tree_err)?;
+    } else {
+        rootfs::accounts::apply_accounts(&mut tree, &req.users, &req.groups).map_err(tree_err)?;
+    }
     rootfs::paths::apply_paths(&mut tree, &req.paths).map_err(|source| BuildError::Paths {
         arch: arch.to_string(),
         source,
@@ -606,6 +714,7 @@ pub fn assemble(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_arch(
     client: &RepoClient,
     req: &BuildRequest,
@@ -613,13 +722,14 @@ fn build_arch(
     arch: &str,
     packages: &[(RepoLine, PackageRecord)],
     key_files: &[(String, Vec<u8>)],
+    base: Option<&crate::base::LoadedBase>,
     reporter: &dyn Reporter,
 ) -> Result<ArchImage, BuildError> {
     let Assembled {
         tree,
         installed,
         created,
-    } = assemble(client, req, opts, arch, packages, key_files, reporter)?;
+    } = assemble_on(client, req, opts, arch, packages, key_files, base, reporter)?;
     reporter.phase(&format!(
         "{arch}: writing layers ({})",
         plural(tree.len(), "file", "files")
@@ -661,7 +771,7 @@ fn build_arch(
     annotations.insert("org.opencontainers.image.created".into(), rfc3339(created));
     let platform = oci::Platform::from_apk_arch(arch)
         .ok_or_else(|| BuildError::UnknownArch(arch.to_string()))?;
-    let config = oci::ImageConfig {
+    let mut config = oci::ImageConfig {
         platform,
         created: rfc3339(created),
         entrypoint: req.entrypoint.clone(),
@@ -674,17 +784,25 @@ fn build_arch(
         annotations,
         authorship: oci::Authorship::default(),
     };
-    let oci_layers = blobs
-        .into_iter()
-        .map(|(blob, info)| oci::Layer {
-            blob,
-            digest: format!("sha256:{}", info.digest_hex),
-            size: info.size,
-            diff_id: format!("sha256:{}", info.diff_id_hex),
-        })
-        .collect();
-    let image = oci::build_image(&config, oci_layers);
+    let ours = blobs.into_iter().map(|(blob, info)| oci::Layer {
+        blob,
+        digest: format!("sha256:{}", info.digest_hex),
+        size: info.size,
+        diff_id: format!("sha256:{}", info.diff_id_hex),
+    });
+    let (oci_layers, history) = match base {
+        None => (ours.collect(), oci::BaseHistory::default()),
+        Some(b) => {
+            let (layers, history) = base_layers(b, &mut config)?;
+            (layers.into_iter().chain(ours).collect(), history)
+        }
+    };
+    let image = oci::build_image_on(&config, &history, oci_layers);
     let os_release = os_release(&tree);
+    let installed = match base {
+        None => installed,
+        Some(b) => b.packages.iter().cloned().chain(installed).collect(),
+    };
     Ok(ArchImage {
         arch: arch.to_string(),
         image,
@@ -693,6 +811,101 @@ fn build_arch(
         created,
         os_release,
     })
+}
+
+/// The base image's layers and history; the config fields it sets that the
+/// request leaves empty (entrypoint, cmd, user, ...) are taken from it.
+fn base_layers(
+    base: &crate::base::LoadedBase,
+    config: &mut oci::ImageConfig,
+) -> Result<(Vec<oci::Layer>, oci::BaseHistory), BuildError> {
+    let bad = |reason: &str| {
+        BuildError::Base(crate::base::BaseError::Database {
+            at: PathBuf::from("base image config"),
+            reason: reason.to_string(),
+        })
+    };
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&base.image.config_json).map_err(|_| bad("not JSON"))?;
+    let diff_ids: Vec<&str> = cfg["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|d| d.as_str()).collect())
+        .unwrap_or_default();
+    if diff_ids.len() != base.image.layers.len() {
+        return Err(bad("its diff_ids do not match its layers"));
+    }
+    let mut layers = Vec::new();
+    for (l, diff_id) in base.image.layers.iter().zip(diff_ids) {
+        let blob = l.file().ok_or_else(|| bad("a layer is not a blob file"))?;
+        layers.push(oci::Layer {
+            blob: blob.to_path_buf(),
+            digest: l.digest.clone(),
+            size: l.size,
+            diff_id: diff_id.to_string(),
+        });
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let entries = cfg["history"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|h| oci::HistoryEntry {
+                    author: text(&h["author"]),
+                    created: text(&h["created"]),
+                    created_by: text(&h["created_by"]),
+                    comment: text(&h["comment"]),
+                    empty_layer: h["empty_layer"].as_bool().unwrap_or(false),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let c = &cfg["config"];
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if config.entrypoint.is_empty() {
+        config.entrypoint = strings(&c["Entrypoint"]);
+    }
+    if config.cmd.is_empty() {
+        config.cmd = strings(&c["Cmd"]);
+    }
+    if config.user.is_none() {
+        config.user = c["User"]
+            .as_str()
+            .filter(|u| !u.is_empty())
+            .map(str::to_string);
+    }
+    if config.working_dir.is_none() {
+        config.working_dir = c["WorkingDir"]
+            .as_str()
+            .filter(|u| !u.is_empty())
+            .map(str::to_string);
+    }
+    if config.stop_signal.is_none() {
+        config.stop_signal = c["StopSignal"]
+            .as_str()
+            .filter(|u| !u.is_empty())
+            .map(str::to_string);
+    }
+    if config.volumes.is_empty() {
+        config.volumes = c["Volumes"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+    }
+    Ok((
+        layers,
+        oci::BaseHistory {
+            entries,
+            layers: base.image.layers.len(),
+        },
+    ))
 }
 
 /// Parses `etc/os-release` (or `usr/lib/os-release`) of the tree.

@@ -2,6 +2,7 @@
 //! `apko.yaml` plus flags describe) to OCI images, one per architecture.
 #![deny(missing_docs)]
 
+pub mod base;
 pub mod build;
 pub mod certs;
 pub mod jks;

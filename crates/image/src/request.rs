@@ -55,6 +55,8 @@ pub struct BuildRequest {
     pub volumes: Vec<String>,
     /// Annotations (and labels).
     pub annotations: BTreeMap<String, String>,
+    /// Build on top of this image (`contents.baseimage`).
+    pub base_image: Option<crate::base::BaseImage>,
 }
 
 /// How to build.

@@ -105,9 +105,42 @@ impl Image {
     }
 }
 
+/// One entry of an image config's `history`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// `author`.
+    pub author: String,
+    /// `created` (RFC 3339).
+    pub created: String,
+    /// `created_by`.
+    pub created_by: String,
+    /// `comment`.
+    pub comment: String,
+    /// `empty_layer`: the step made no layer.
+    pub empty_layer: bool,
+}
+
+/// What an image built on a base image keeps of it: its history and how
+/// many of the layers given to [`build_image_on`] are its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BaseHistory {
+    /// The base config's history, kept as is.
+    pub entries: Vec<HistoryEntry>,
+    /// The first `layers` layers are the base image's.
+    pub layers: usize,
+}
+
 /// Builds the config and manifest of one image from its layers (bottom
 /// first). Pure: nothing is read from the layer files.
 pub fn build_image(config: &ImageConfig, layers: Vec<Layer>) -> Image {
+    build_image_on(config, &BaseHistory::default(), layers)
+}
+
+/// As [`build_image`] for an image on a base image: `layers` starts with
+/// the base's layers; the history is the base's followed by one entry per
+/// layer of ours (the single-layer comment counts only ours).
+pub fn build_image_on(config: &ImageConfig, base: &BaseHistory, layers: Vec<Layer>) -> Image {
+    let own_layers = layers.len().saturating_sub(base.layers);
     let mut annotations = config.annotations.clone();
     annotations.insert(ANNOTATION_CREATED.to_owned(), config.created.clone());
 
@@ -121,7 +154,7 @@ pub fn build_image(config: &ImageConfig, layers: Vec<Layer>) -> Image {
     };
     let comment = match &title_by_vendor {
         Some(c) => c.as_str(),
-        None if layers.len() == 1 => who.single_layer_comment.as_str(),
+        None if own_layers == 1 => who.single_layer_comment.as_str(),
         None => "",
     };
 
@@ -129,14 +162,23 @@ pub fn build_image(config: &ImageConfig, layers: Vec<Layer>) -> Image {
         architecture: &config.platform.architecture,
         author: &who.author,
         created: &config.created,
-        history: layers
+        history: base
+            .entries
             .iter()
-            .map(|_| History {
+            .map(|h| History {
+                author: &h.author,
+                created: &h.created,
+                created_by: &h.created_by,
+                comment: &h.comment,
+                empty_layer: h.empty_layer,
+            })
+            .chain((0..own_layers).map(|_| History {
                 author: &who.history_author,
                 created: &config.created,
                 created_by: &who.created_by,
                 comment,
-            })
+                empty_layer: false,
+            }))
             .collect(),
         os: &config.platform.os,
         rootfs: RootFs {

@@ -97,7 +97,9 @@ use std::io;
 use std::path::PathBuf;
 
 pub use docker::{write_docker_archive, write_docker_archive_to};
-pub use image::{Index, build_image, build_index, sha256_digest};
+pub use image::{
+    BaseHistory, HistoryEntry, Index, build_image, build_image_on, build_index, sha256_digest,
+};
 pub use layout::{OCI_LAYOUT_FILE, write_oci_layout};
 pub use model::{
     ANNOTATION_CREATED, ANNOTATION_REF_NAME, ANNOTATION_TITLE, ANNOTATION_VENDOR,

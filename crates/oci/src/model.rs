@@ -58,6 +58,8 @@ pub(crate) struct History<'a> {
     pub created_by: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     pub comment: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub empty_layer: bool,
 }
 
 /// ggcr `v1.RootFS`.

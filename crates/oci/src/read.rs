@@ -59,6 +59,14 @@ pub struct StoredLayer {
 }
 
 impl StoredLayer {
+    /// The blob's file, when the layer is a whole file (OCI layouts).
+    pub fn file(&self) -> Option<&Path> {
+        match &self.at {
+            BlobAt::File(p) => Some(p),
+            BlobAt::Range { .. } => None,
+        }
+    }
+
     /// The layer's tar stream, decompressed when the blob is gzip.
     pub fn open(&self) -> io::Result<Box<dyn Read>> {
         let (mut file, len) = match &self.at {

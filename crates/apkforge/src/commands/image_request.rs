@@ -93,9 +93,31 @@ pub fn build_request(config: &Config, flags: &ResolveArgs) -> Result<BuildReques
                 .map(|a| (a.name.clone(), a.content.clone()))
         })
         .collect();
-    if config.contents.baseimage.is_some() {
-        bail!("`contents.baseimage` is not supported yet");
-    }
+    let base_image = match &config.contents.baseimage {
+        None => None,
+        Some(b) => {
+            if b.image.is_empty() {
+                bail!("`contents.baseimage.image` is empty: give the base image's OCI layout");
+            }
+            let find = |p: &str| -> PathBuf {
+                // As apko: the path itself, else under each include path.
+                let direct = PathBuf::from(p);
+                if direct.exists() {
+                    return direct;
+                }
+                flags
+                    .include_paths
+                    .iter()
+                    .map(|d| d.join(p.trim_start_matches('/')))
+                    .find(|c| c.exists())
+                    .unwrap_or(direct)
+            };
+            Some(image::base::BaseImage {
+                layout: find(&b.image),
+                apkindex: (!b.apkindex.is_empty()).then(|| find(&b.apkindex)),
+            })
+        }
+    };
     if config.format == Some(image_config::LayerFormat::Erofs) {
         bail!("`format: erofs` is not supported; use the default tar format");
     }
@@ -164,6 +186,7 @@ pub fn build_request(config: &Config, flags: &ResolveArgs) -> Result<BuildReques
             .flat_map(|c| c.providers.clone())
             .collect(),
         layering_budget,
+        base_image,
     })
 }
 
