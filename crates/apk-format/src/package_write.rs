@@ -121,6 +121,9 @@ pub enum WriteError {
     /// Signing failed.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A package info value the format cannot hold.
+    #[error("package info: {0}")]
+    Info(String),
 }
 
 /// What went into a written package.
@@ -297,59 +300,7 @@ impl PackageBuilder {
     }
 
     fn prepare_entries(&mut self) -> Result<(), WriteError> {
-        for e in &mut self.entries {
-            let trimmed = e
-                .path
-                .trim_start_matches("./")
-                .trim_matches('/')
-                .to_string();
-            if trimmed.is_empty()
-                || e.path.starts_with('/')
-                || trimmed
-                    .split('/')
-                    .any(|c| c == ".." || c == "." || c.is_empty())
-            {
-                return Err(WriteError::BadPath(e.path.clone()));
-            }
-            e.path = trimmed;
-        }
-        // Parent directories the tree leaves out are added, root-owned 0755.
-        let known: std::collections::HashSet<String> =
-            self.entries.iter().map(|e| e.path.clone()).collect();
-        let mut missing = std::collections::BTreeSet::new();
-        for e in &self.entries {
-            let mut parent = e.path.as_str();
-            while let Some(i) = parent.rfind('/') {
-                parent = &parent[..i];
-                if !known.contains(parent) {
-                    missing.insert(parent.to_string());
-                }
-            }
-        }
-        self.entries
-            .extend(missing.into_iter().map(|p| TreeEntry::dir(p, 0o755)));
-        // Directory-walk order: compare path components.
-        self.entries
-            .sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
-        if let Some(w) = self.entries.windows(2).find(|w| w[0].path == w[1].path) {
-            return Err(WriteError::DuplicatePath(w[0].path.clone()));
-        }
-        // A hard link must name a regular file written before it.
-        let mut files = std::collections::HashSet::new();
-        for e in &self.entries {
-            match &e.kind {
-                EntryKind::File => {
-                    files.insert(e.path.as_str());
-                }
-                EntryKind::Hardlink(target) if !files.contains(target.trim_start_matches('/')) => {
-                    return Err(WriteError::BadHardlink {
-                        path: e.path.clone(),
-                        target: target.clone(),
-                    });
-                }
-                _ => {}
-            }
-        }
+        prepare_tree(&mut self.entries)?;
         self.scripts.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(())
     }
@@ -465,6 +416,63 @@ impl PackageBuilder {
     }
 }
 
+/// Normalizes entry paths (relative, no `./`, no trailing `/`), adds the
+/// parent directories a tree leaves out (root-owned, 0755), sorts in
+/// directory-walk order and refuses unsafe or duplicate paths.
+pub(crate) fn prepare_tree(entries: &mut Vec<TreeEntry>) -> Result<(), WriteError> {
+    for e in entries.iter_mut() {
+        let trimmed = e
+            .path
+            .trim_start_matches("./")
+            .trim_matches('/')
+            .to_string();
+        if trimmed.is_empty()
+            || e.path.starts_with('/')
+            || trimmed
+                .split('/')
+                .any(|c| c == ".." || c == "." || c.is_empty())
+        {
+            return Err(WriteError::BadPath(e.path.clone()));
+        }
+        e.path = trimmed;
+    }
+    // Parent directories the tree leaves out are added, root-owned 0755.
+    let known: std::collections::HashSet<String> = entries.iter().map(|e| e.path.clone()).collect();
+    let mut missing = std::collections::BTreeSet::new();
+    for e in entries.iter() {
+        let mut parent = e.path.as_str();
+        while let Some(i) = parent.rfind('/') {
+            parent = &parent[..i];
+            if !known.contains(parent) {
+                missing.insert(parent.to_string());
+            }
+        }
+    }
+    entries.extend(missing.into_iter().map(|p| TreeEntry::dir(p, 0o755)));
+    // Directory-walk order: compare path components.
+    entries.sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
+    if let Some(w) = entries.windows(2).find(|w| w[0].path == w[1].path) {
+        return Err(WriteError::DuplicatePath(w[0].path.clone()));
+    }
+    // A hard link must name a regular file written before it.
+    let mut files = std::collections::HashSet::new();
+    for e in entries.iter() {
+        match &e.kind {
+            EntryKind::File => {
+                files.insert(e.path.as_str());
+            }
+            EntryKind::Hardlink(target) if !files.contains(target.trim_start_matches('/')) => {
+                return Err(WriteError::BadHardlink {
+                    path: e.path.clone(),
+                    target: target.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn control_header(name: &str, mode: u32, mtime: u64) -> TarHeader {
     let mut h = TarHeader::new(name, TarKind::File, mode);
     h.uname = "root".into();
@@ -512,7 +520,7 @@ fn content_digest(content: &Content) -> Result<(u64, [u8; 20]), WriteError> {
     Ok((size, reader.finish().map_err(input_err)?))
 }
 
-fn open_content(content: &Content) -> Result<Box<dyn Read + '_>, WriteError> {
+pub(crate) fn open_content(content: &Content) -> Result<Box<dyn Read + '_>, WriteError> {
     Ok(match content {
         Content::None => Box::new(io::empty()),
         Content::Bytes(b) => Box::new(&b[..]),

@@ -3,6 +3,7 @@
 //! packages and `Packages.adb` indexes, read as streams and written
 //! byte-for-byte as apk-tools 3 writes them.
 
+pub mod compress;
 pub mod container;
 pub mod data_tar;
 pub mod index;

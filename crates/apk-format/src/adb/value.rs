@@ -93,6 +93,11 @@ impl Adb {
         &self.bytes
     }
 
+    /// The raw payload, mutable (to fill in a package's unique ID).
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+
     /// The root value.
     pub fn root(&self) -> Val {
         Val(le32(&self.bytes, 4))
