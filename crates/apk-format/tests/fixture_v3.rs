@@ -316,8 +316,8 @@ fn convert_v2(name_version: &str) -> Vec<u8> {
     let record = reader.record.clone();
     let scripts = reader.control_files.clone();
     let mut entries = Vec::new();
-    let mut users = std::collections::HashMap::new();
-    let mut groups = std::collections::HashMap::new();
+    let mut users = std::collections::BTreeMap::new();
+    let mut groups = std::collections::BTreeMap::new();
     reader
         .read_data(|e, r| {
             let mut content = Vec::new();

@@ -77,6 +77,7 @@ fn clone_opts<'a>(o: &BuildOptions<'a>) -> BuildOptions<'a> {
         source_date_epoch: o.source_date_epoch,
         work_root: o.work_root.clone(),
         ignore_signatures: o.ignore_signatures,
+        v3: o.v3,
     }
 }
 

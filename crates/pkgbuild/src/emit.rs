@@ -214,6 +214,36 @@ pub fn emit_all(
                 reason,
             }
         })?;
+        if opts.v3 {
+            let mut scripts = Vec::new();
+            if let Some(s) = o.scriptlets {
+                for (name, body) in [
+                    (".pre-install", &s.pre_install),
+                    (".post-install", &s.post_install),
+                    (".pre-deinstall", &s.pre_deinstall),
+                    (".post-deinstall", &s.post_deinstall),
+                    (".pre-upgrade", &s.pre_upgrade),
+                    (".post-upgrade", &s.post_upgrade),
+                    (".trigger", &s.trigger.script),
+                ] {
+                    if !body.is_empty() {
+                        scripts.push((name, body.as_bytes().to_vec()));
+                    }
+                }
+            }
+            let target = dir.join(format!("{}-{version}.apk", o.name));
+            let (tmp, record) =
+                crate::emit_v3::write_package(opts, record, tree, &owners, scripts, &target)?;
+            pending.push((
+                tmp,
+                record.checksum.clone().unwrap_or_default(),
+                EmittedPackage {
+                    path: target,
+                    record,
+                },
+            ));
+            continue;
+        }
         let mut builder = PackageBuilder::new(record, opts.source_date_epoch);
         builder
             .entries(tree)

@@ -13,6 +13,7 @@
 mod check;
 mod content;
 mod emit;
+mod emit_v3;
 mod env;
 mod fetch;
 mod steps;
@@ -124,6 +125,8 @@ pub struct BuildOptions<'a> {
     pub work_root: PathBuf,
     /// Accept unsigned indexes.
     pub ignore_signatures: bool,
+    /// Write apk v3 packages and `Packages.adb` instead of v2 ones.
+    pub v3: bool,
 }
 
 /// Builds every package of the recipe; returns them and the index path.
@@ -204,7 +207,11 @@ pub fn build(
     ));
     let started = std::time::Instant::now();
     let emitted = emit::emit_all(recipe, opts, &arch, &workspace, &root, &locked, log)?;
-    let index = emit::update_index(opts, &arch, &emitted)?;
+    let index = if opts.v3 {
+        emit_v3::update_index(opts, &arch, &emitted)?
+    } else {
+        emit::update_index(opts, &arch, &emitted)?
+    };
     log.line(&format!(
         "    timing: packaging {} ms",
         started.elapsed().as_millis()

@@ -4,7 +4,7 @@
 //! scripts and triggers in one signed ADB block, then one DATA block per
 //! regular file. Output depends only on the inputs and the build date.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Write};
 
 use sha2::{Digest, Sha256};
@@ -40,8 +40,8 @@ pub struct V3PackageBuilder {
     scripts: Vec<ControlFile>,
     entries: Vec<TreeEntry>,
     build_date: u64,
-    users: HashMap<u32, String>,
-    groups: HashMap<u32, String>,
+    users: BTreeMap<u32, String>,
+    groups: BTreeMap<u32, String>,
 }
 
 const S_IFREG: u16 = 0o100000;
@@ -59,8 +59,8 @@ impl V3PackageBuilder {
             scripts: Vec::new(),
             entries: Vec::new(),
             build_date,
-            users: HashMap::new(),
-            groups: HashMap::new(),
+            users: BTreeMap::new(),
+            groups: BTreeMap::new(),
         }
     }
 
@@ -84,8 +84,8 @@ impl V3PackageBuilder {
     /// and gid 0 are `root` and others are written as their number.
     pub fn owner_names(
         &mut self,
-        users: HashMap<u32, String>,
-        groups: HashMap<u32, String>,
+        users: BTreeMap<u32, String>,
+        groups: BTreeMap<u32, String>,
     ) -> &mut Self {
         self.users = users;
         self.groups = groups;

@@ -100,7 +100,7 @@ pub fn verify(
         None => SignatureStatus::UnknownKey {
             keys: signatures
                 .iter()
-                .map(|s| format!("key ID {}", hex::encode(s.key_id)))
+                .map(|s| format!("ID {}", hex::encode(s.key_id)))
                 .collect(),
         },
     }

@@ -2,7 +2,17 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
+
+/// Package and index format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// apk-tools 2: gzip'd tar packages, `APKINDEX.tar.gz`.
+    #[default]
+    V2,
+    /// apk-tools 3: ADB packages, `Packages.adb`.
+    V3,
+}
 
 /// `apkforge apk ...`
 #[derive(Debug, Subcommand)]
@@ -58,6 +68,12 @@ pub struct PackArgs {
     /// Sign with this RSA private key.
     #[arg(long, value_name = "KEY")]
     pub signing_key: Option<PathBuf>,
+    /// Package format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// v3 compression: `deflate` (default), `deflate:LEVEL` or `none`.
+    #[arg(long, value_name = "SPEC")]
+    pub compression: Option<String>,
 }
 
 /// Keys to trust.
@@ -125,6 +141,16 @@ pub struct IndexArgs {
     /// Record every package under this architecture (as `apk index --rewrite-arch`).
     #[arg(long, value_name = "ARCH")]
     pub rewrite_arch: Option<String>,
+    /// Index format: `v2` writes APKINDEX.tar.gz, `v3` Packages.adb (as `apk mkndx`).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// v3: where packages are, relative to the index's directory, e.g.
+    /// `${arch}/${name}-${version}.apk` (as `apk mkndx --pkgname-spec`).
+    #[arg(long, value_name = "SPEC")]
+    pub pkgname_spec: Option<String>,
+    /// v3 compression: `deflate` (default), `deflate:LEVEL` or `none`.
+    #[arg(long, value_name = "SPEC")]
+    pub compression: Option<String>,
 }
 
 /// `sign`

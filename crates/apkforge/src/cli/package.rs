@@ -71,4 +71,7 @@ pub struct PackageBuildArgs {
     /// Accept repository indexes whose signature does not verify.
     #[arg(long)]
     pub ignore_signatures: bool,
+    /// Package format: `v3` writes apk-tools 3 packages and `Packages.adb`.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: crate::cli::Format,
 }

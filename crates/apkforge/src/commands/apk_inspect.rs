@@ -103,6 +103,9 @@ fn file_report(e: &DataEntry) -> FileReport {
 }
 
 pub fn run(args: &InspectArgs) -> Result<ExitCode> {
+    if super::apk_v3::is_v3(&args.file) {
+        return super::apk_v3::inspect(args);
+    }
     let file =
         File::open(&args.file).with_context(|| format!("opening `{}`", args.file.display()))?;
     let pkg = PackageReader::new(BufReader::new(file))

@@ -101,8 +101,8 @@ pub fn run(args: &PackArgs) -> Result<ExitCode> {
         provides: atoms(&args.provides, "provides")?,
         ..Default::default()
     };
-    let mut builder = PackageBuilder::new(record, source_date_epoch()?);
-    builder.entries(tree_from_dir(&args.dir)?);
+    let entries = tree_from_dir(&args.dir)?;
+    let mut scripts = Vec::new();
     for s in &args.scripts {
         let (name, file) = s
             .split_once('=')
@@ -114,6 +114,26 @@ pub fn run(args: &PackArgs) -> Result<ExitCode> {
         }
         let content = std::fs::read(PathBuf::from(file))
             .with_context(|| format!("reading script `{file}`"))?;
+        scripts.push((name.to_string(), content));
+    }
+    if args.format == crate::cli::Format::V3 {
+        let compression = super::apk_v3::compression(args.compression.as_deref())?;
+        return super::apk_v3::pack(
+            &args.output,
+            record,
+            source_date_epoch()?,
+            entries,
+            scripts,
+            key.as_ref(),
+            compression,
+        );
+    }
+    if args.compression.is_some() {
+        bail!("--compression applies to --format v3 packages only");
+    }
+    let mut builder = PackageBuilder::new(record, source_date_epoch()?);
+    builder.entries(entries);
+    for (name, content) in scripts {
         builder.script(name, content);
     }
     let mut out = AtomicFile::create(&args.output)?;

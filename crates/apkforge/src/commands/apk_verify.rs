@@ -66,6 +66,9 @@ fn verify_index(
 
 /// Runs every check and returns a line per failed one.
 pub fn verify(path: &Path, ring: &Keyring, allow_unsigned: bool) -> Vec<String> {
+    if super::apk_v3::is_v3(path) {
+        return super::apk_v3::verify(path, ring, allow_unsigned);
+    }
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => return vec![format!("cannot open: {e}")],

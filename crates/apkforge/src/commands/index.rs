@@ -21,6 +21,12 @@ pub fn run(args: &IndexArgs) -> Result<ExitCode> {
         .as_deref()
         .map(load_signing_key)
         .transpose()?;
+    if args.format == crate::cli::Format::V3 {
+        return super::apk_v3::index(args, key.as_ref());
+    }
+    if args.pkgname_spec.is_some() || args.compression.is_some() {
+        anyhow::bail!("--pkgname-spec and --compression apply to --format v3 indexes only");
+    }
     let mut entries: Vec<IndexEntry> = Vec::new();
     if let Some(old) = &args.merge {
         let file = File::open(old).with_context(|| format!("opening index `{}`", old.display()))?;

@@ -2,6 +2,7 @@
 
 mod apk_inspect;
 pub mod apk_pack;
+mod apk_v3;
 mod apk_verify;
 mod apk_version;
 pub mod image_build;

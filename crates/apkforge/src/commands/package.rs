@@ -90,6 +90,7 @@ pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {
         source_date_epoch: source_date_epoch()?,
         work_root: std::env::temp_dir(),
         ignore_signatures: args.ignore_signatures,
+        v3: args.format == crate::cli::Format::V3,
     };
     let (packages, index) = pkgbuild::build(&compiled, &opts, &StderrLog)?;
     for p in &packages {
@@ -126,6 +127,7 @@ pub fn test(args: &PackageBuildArgs) -> Result<ExitCode> {
         source_date_epoch: source_date_epoch()?,
         work_root: std::env::temp_dir(),
         ignore_signatures: args.ignore_signatures,
+        v3: args.format == crate::cli::Format::V3,
     };
     pkgbuild::test(&compiled, test, &opts, &StderrLog)?;
     println!("tests of {} passed", compiled.package.name);
