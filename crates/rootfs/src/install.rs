@@ -173,9 +173,16 @@ impl Installer {
             let accounts = crate::owners::Accounts::of(&self.tree);
             let owned = &mut self.installed[pkg_index as usize].owned;
             for (key, user, group) in names {
+                let (uid, gid) = (accounts.uid(&user), accounts.gid(&group));
                 if let Some(o) = owned.get_mut(&key) {
-                    o.uid = accounts.uid(&user);
-                    o.gid = accounts.gid(&group);
+                    (o.uid, o.gid) = (uid, gid);
+                }
+                // The image's node too, unless another package's copy won
+                // (or made the directory first).
+                if let Some(node) = self.tree.get_mut(&key.0)
+                    && node.owner == Some(pkg_index)
+                {
+                    (node.uid, node.gid) = (uid, gid);
                 }
             }
         }
