@@ -33,6 +33,10 @@ fn recipe() -> String {
   description: owners, links and capabilities
   copyright:
     - license: MIT
+      attestation: Copyright 2024 Example
+  cpe:
+    vendor: example
+    product: netprobe
   setcap:
     - path: /usr/bin/probe
       add:
@@ -161,6 +165,31 @@ fn capabilities_links_and_recipe_survive_into_apk_tools_and_images() {
         yaml.contains("ln /home/build/melange-out/netprobe/usr/bin/probe"),
         "substituted: {yaml}"
     );
+
+    // Its SBOM says what melange's says: license, copyright, CPE, purl.
+    let sbom_path = "var/lib/db/sbom/netprobe-1.0.0-r0.spdx.json";
+    common::untar(&d.join(apk), &d.join("control"), &[sbom_path]);
+    let sbom_file = d.join("control").join(sbom_path);
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&sbom_file).unwrap()).unwrap();
+    let pkg = &doc["packages"][1];
+    assert_eq!(pkg["SPDXID"], "SPDXRef-Package-apk-netprobe-1.0.0-r0");
+    assert_eq!(pkg["licenseDeclared"], "MIT");
+    assert_eq!(pkg["copyrightText"], "Copyright 2024 Example\n");
+    assert_eq!(pkg["supplier"], "Organization: Unknown");
+    let refs: Vec<&str> = pkg["externalRefs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["referenceLocator"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            "pkg:apk/unknown/netprobe@1.0.0-r0?arch=x86_64",
+            "cpe:2.3:a:example:netprobe:1.0.0:*:*:*:*:*:*:*"
+        ]
+    );
+    common::tool(Command::new("pyspdxtools").arg("-i").arg(&sbom_file));
 
     // apk-tools (Alpine's, from the fixtures) installs it: the capability
     // is on the file, the links share one inode, and `apk audit` finds the
@@ -357,7 +386,7 @@ fn bad_setcap_fails_clearly_and_writes_nothing() {
         recipe().replace("cap_net_raw: ", "cap_net_rawx: "),
     );
     assert!(
-        err.contains("unknown.yaml:11:") && err.contains("cap_net_rawx"),
+        err.contains("unknown.yaml:15:") && err.contains("cap_net_rawx"),
         "{err}"
     );
 }

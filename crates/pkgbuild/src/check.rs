@@ -78,6 +78,7 @@ fn clone_opts<'a>(o: &BuildOptions<'a>) -> BuildOptions<'a> {
         work_root: o.work_root.clone(),
         ignore_signatures: o.ignore_signatures,
         v3: o.v3,
+        sbom: o.sbom.clone(),
     }
 }
 

@@ -200,7 +200,14 @@ pub fn emit_all(
         // SBOMs from these).
         let sbom_dir = content.join("var/lib/db/sbom");
         let sbom_path = sbom_dir.join(format!("{}-{version}.spdx.json", o.name));
-        let sbom_doc = package_sbom(&record, opts.source_date_epoch);
+        let sbom_doc = crate::sbom_doc::document(
+            recipe,
+            &o.name,
+            arch,
+            &opts.sbom,
+            &apk_repo::time::rfc3339(opts.source_date_epoch),
+            workspace,
+        )?;
         std::fs::create_dir_all(&sbom_dir)
             .and_then(|()| std::fs::write(&sbom_path, sbom_doc))
             .map_err(|source| PkgBuildError::Work {
@@ -350,36 +357,4 @@ pub fn update_index(
     std::io::Write::write_all(tmp.as_file_mut(), &bytes).map_err(|e| err(e.to_string()))?;
     tmp.persist(&path).map_err(|e| err(e.error.to_string()))?;
     Ok(path)
-}
-
-/// The SPDX document melange embeds in each package.
-fn package_sbom(record: &PackageRecord, source_date_epoch: u64) -> Vec<u8> {
-    let nv = record.name_version();
-    let input = sbom::SbomInput {
-        document_name: format!("apk-{nv}"),
-        namespace_seed: format!("apk-{nv}"),
-        created: apk_repo::time::rfc3339(source_date_epoch),
-        os_id: "unknown".into(),
-        os_name: String::new(),
-        os_version: String::new(),
-        arch: record.arch.clone(),
-        image_digest: None,
-        image_purl_name: None,
-        packages: Vec::new(),
-        distro: None,
-        namespace: "unknown".into(),
-        organization: None,
-    };
-    let pkg = sbom::SbomPackage {
-        name: record.name.clone(),
-        version: record.version.clone(),
-        arch: record.arch.clone(),
-        license: record.license.clone(),
-        description: record.description.clone(),
-        url: record.url.clone(),
-        origin: record.origin.clone().unwrap_or_else(|| record.name.clone()),
-        checksum_sha1_hex: None,
-        maintainer: record.maintainer.clone(),
-    };
-    sbom::spdx_package_json(&input, &pkg)
 }

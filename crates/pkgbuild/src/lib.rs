@@ -16,6 +16,7 @@ mod emit;
 mod emit_v3;
 mod env;
 mod fetch;
+mod sbom_doc;
 mod steps;
 
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ use recipe::CompiledRecipe;
 
 pub use check::{lint, test};
 pub use emit::EmittedPackage;
+pub use sbom_doc::{SbomOptions, document as package_sbom};
 
 /// Error building a package.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +129,8 @@ pub struct BuildOptions<'a> {
     pub ignore_signatures: bool,
     /// Write apk v3 packages and `Packages.adb` instead of v2 ones.
     pub v3: bool,
+    /// What the packages' SBOMs say about where the build comes from.
+    pub sbom: SbomOptions,
 }
 
 /// Builds every package of the recipe; returns them and the index path.

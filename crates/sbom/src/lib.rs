@@ -89,6 +89,7 @@
 mod cyclonedx;
 mod ids;
 mod license;
+pub mod melange;
 mod spdx_doc;
 
 pub use cyclonedx::cyclonedx_json;

@@ -91,6 +91,7 @@ pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {
         work_root: std::env::temp_dir(),
         ignore_signatures: args.ignore_signatures,
         v3: args.format == crate::cli::Format::V3,
+        sbom: pkgbuild::SbomOptions::default(),
     };
     let (packages, index) = pkgbuild::build(&compiled, &opts, &StderrLog)?;
     for p in &packages {
@@ -128,6 +129,7 @@ pub fn test(args: &PackageBuildArgs) -> Result<ExitCode> {
         work_root: std::env::temp_dir(),
         ignore_signatures: args.ignore_signatures,
         v3: args.format == crate::cli::Format::V3,
+        sbom: pkgbuild::SbomOptions::default(),
     };
     pkgbuild::test(&compiled, test, &opts, &StderrLog)?;
     println!("tests of {} passed", compiled.package.name);
