@@ -313,6 +313,9 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
         (Output::Stdout, None) => None,
         _ => Some(out_parent.clone()),
     };
+    if args.build.sbom && sbom_dir.is_none() && crate::output::shows(2) {
+        eprintln!("note: no SBOMs for `-` without --sbom-path DIR");
+    }
     if args.build.sbom
         && let Some(dir) = sbom_dir
     {
