@@ -263,3 +263,57 @@ fn diff_of_configs_locks_and_images() {
     ));
     assert!(err.contains("lock file lists no files"), "{err}");
 }
+
+#[test]
+fn size_and_diff_read_images_apko_built() {
+    let golden = fixtures().join("apko-testdata/internal/cli/testdata/golden");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let report: serde_json::Value = serde_json::from_str(&ok(&apkforge(
+        &[
+            "image",
+            "size",
+            golden.to_str().unwrap(),
+            "--json",
+            "--arch",
+            "aarch64",
+        ],
+        d,
+    )))
+    .unwrap();
+    assert_eq!(report["arch"], "aarch64");
+    let names: Vec<&str> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"replayout") && names.contains(&"pretend-baselayout"),
+        "{names:?}"
+    );
+    // apko's image against ours from the same config: same packages.
+    let cli = fixtures().join("apko-testdata/internal/cli");
+    fs::create_dir(d.join("ours")).unwrap();
+    ok(&apkforge(
+        &[
+            "-C",
+            cli.to_str().unwrap(),
+            "image",
+            "build",
+            "testdata/apko.yaml",
+            "g:1",
+            d.join("ours").to_str().unwrap(),
+            "--cache-dir",
+            d.join("cache").to_str().unwrap(),
+            "--sbom=false",
+        ],
+        d,
+    ));
+    let out = ok(&apkforge(
+        &["image", "diff", golden.to_str().unwrap(), "ours", "--files"],
+        d,
+    ));
+    assert!(out.contains("packages: no changes"), "{out}");
+    assert!(out.contains("/etc/apko.json"), "{out}");
+}
