@@ -74,6 +74,20 @@ fn bad_repository_lines_are_named_with_their_config_line() {
         );
         assert!(!d.join("out.tar").exists());
     }
+    // A repository that is not there on a server: the 404 names its line.
+    let fx = fixtures();
+    let server = testsupport::FileServer::start(&fx, testsupport::ServerOptions::default());
+    let missing = format!("{}/no-such-repo", server.url);
+    let err = fail(&build(
+        d,
+        &config(&missing, &["busybox"], ""),
+        "out.tar",
+        &[],
+    ));
+    assert!(
+        err.contains(&format!("apko.yaml:5:7: repository `{missing}`")) && err.contains("404"),
+        "{err}"
+    );
     // A directory without any index is not a repository either.
     fs::create_dir(d.join("empty")).unwrap();
     let err = fail(&build(

@@ -32,7 +32,23 @@ pub fn locate_build_error(loaded: &LoadedConfig) -> impl Fn(image::BuildError) -
             };
             return anyhow::anyhow!("{at}: {err}");
         }
-        err.into()
+        // Other failures naming a repository (not found, bad signature, ...)
+        // say where that repository was declared.
+        let text = err.to_string();
+        let declared = loaded
+            .repository_positions
+            .iter()
+            .filter(|(repo, _)| {
+                let location = repo.rsplit(' ').next().unwrap_or(repo);
+                !location.is_empty() && text.contains(location)
+            })
+            .max_by_key(|(repo, _)| repo.len());
+        match declared {
+            Some((repo, pos)) => {
+                anyhow::Error::from(err).context(format!("{pos}: repository `{repo}`"))
+            }
+            None => err.into(),
+        }
     }
 }
 
