@@ -1,12 +1,113 @@
-//! Running build steps in a sandbox. [`Runner`] is the seam; [`Bubblewrap`]
-//! runs a command with a prepared root filesystem as `/`, the workspace
-//! bound at `/home/build`, uid 0 inside a user namespace, a clean
-//! environment, and no network unless asked.
+//! Running build steps in a sandbox. [`Runner`] is the seam: a runner gets
+//! a root filesystem, bind mounts, a user, capabilities, an environment, a
+//! network flag and a timeout ([`RunSpec`]) and runs one command.
+//! [`Bubblewrap`] is the runner melange uses on Linux.
 #![deny(missing_docs)]
 
-use std::io::{BufRead, BufReader};
+mod bubblewrap;
+mod idmap;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::time::Duration;
+
+pub use bubblewrap::Bubblewrap;
+
+/// The capabilities a step gets by default: Docker's default set, which
+/// melange grants in every runner.
+pub const DEFAULT_CAPABILITIES: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// Every capability name Linux knows (for checking recipes).
+pub const ALL_CAPABILITIES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// The capability set of a step: [`DEFAULT_CAPABILITIES`] plus `add`
+/// minus `drop` (names with or without `CAP_`, any case; `ALL` in `drop`
+/// drops everything not added). Returns the bad name on error.
+pub fn capabilities(add: &[String], drop: &[String]) -> Result<Vec<String>, String> {
+    let norm = |s: &str| -> Result<String, String> {
+        let up = s.trim().to_ascii_uppercase();
+        let full = if up.starts_with("CAP_") {
+            up
+        } else {
+            format!("CAP_{up}")
+        };
+        if full == "CAP_ALL" || ALL_CAPABILITIES.contains(&full.as_str()) {
+            Ok(full)
+        } else {
+            Err(s.to_string())
+        }
+    };
+    let mut set: Vec<String> = DEFAULT_CAPABILITIES.iter().map(|s| s.to_string()).collect();
+    for d in drop {
+        let d = norm(d)?;
+        set.retain(|c| d != "CAP_ALL" && *c != d);
+    }
+    for a in add {
+        let a = norm(a)?;
+        if a == "CAP_ALL" {
+            set = ALL_CAPABILITIES.iter().map(|s| s.to_string()).collect();
+        } else if !set.contains(&a) {
+            set.push(a);
+        }
+    }
+    Ok(set)
+}
 
 /// A directory bound into the sandbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,11 +120,33 @@ pub struct Bind {
     pub read_only: bool,
 }
 
+/// The root filesystem of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Root {
+    /// A directory used as `/`, writable.
+    Dir(PathBuf),
+    /// A read-only `lower` directory (shared between builds) under a
+    /// private writable `upper` layer: writes land in `upper`, `lower`
+    /// stays untouched. `work` is the overlay's scratch directory and
+    /// `merged` an empty directory where the union is assembled; all four
+    /// on one filesystem, the last three private to the build.
+    Layered {
+        /// Shared, never written.
+        lower: PathBuf,
+        /// Receives every change.
+        upper: PathBuf,
+        /// Scratch directory of the union mount.
+        work: PathBuf,
+        /// Mount point of the union.
+        merged: PathBuf,
+    },
+}
+
 /// One command to run.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunSpec {
-    /// Root filesystem (a directory on the host).
-    pub root: PathBuf,
+    /// Root filesystem.
+    pub root: Root,
     /// Extra binds (the workspace among them).
     pub binds: Vec<Bind>,
     /// Working directory inside the sandbox.
@@ -34,6 +157,54 @@ pub struct RunSpec {
     pub argv: Vec<String>,
     /// Share the host network.
     pub network: bool,
+    /// User id the command runs as.
+    pub uid: u32,
+    /// Group id the command runs as.
+    pub gid: u32,
+    /// The command's capabilities (names such as `CAP_CHOWN`); see
+    /// [`capabilities`].
+    pub capabilities: Vec<String>,
+    /// Kill the command (and everything it started) after this long.
+    pub timeout: Option<Duration>,
+    /// Connect the command to this process's terminal (stdin, stdout,
+    /// stderr) instead of capturing its output.
+    pub interactive: bool,
+}
+
+impl Default for RunSpec {
+    fn default() -> Self {
+        RunSpec {
+            root: Root::Dir(PathBuf::new()),
+            binds: Vec::new(),
+            workdir: "/".into(),
+            env: Vec::new(),
+            argv: Vec::new(),
+            network: false,
+            uid: 0,
+            gid: 0,
+            capabilities: DEFAULT_CAPABILITIES.iter().map(|s| s.to_string()).collect(),
+            timeout: None,
+            interactive: false,
+        }
+    }
+}
+
+/// How a command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal killed it.
+    Killed,
+    /// It ran past [`RunSpec::timeout`] and was killed.
+    TimedOut,
+}
+
+impl Outcome {
+    /// Whether it exited with code 0.
+    pub fn success(self) -> bool {
+        self == Outcome::Exited(0)
+    }
 }
 
 /// Error running a step.
@@ -48,6 +219,9 @@ pub enum SandboxError {
         #[source]
         source: std::io::Error,
     },
+    /// The sandbox could not be set up.
+    #[error("setting up the sandbox: {0}")]
+    Setup(String),
     /// Waiting failed.
     #[error("waiting for the sandbox: {0}")]
     Wait(#[source] std::io::Error),
@@ -57,151 +231,13 @@ pub enum SandboxError {
 pub trait Runner: Sync {
     /// Short name (`bubblewrap`).
     fn name(&self) -> &'static str;
-    /// Runs `spec`; every output line (stdout and stderr) goes to `log`.
-    /// Returns the exit code (`None` when killed by a signal).
-    fn run(&self, spec: &RunSpec, log: &mut dyn FnMut(&str)) -> Result<Option<i32>, SandboxError>;
-}
-
-/// The bubblewrap runner (Debian's `bwrap`).
-#[derive(Clone, Debug)]
-pub struct Bubblewrap {
-    /// The `bwrap` program.
-    pub program: PathBuf,
-}
-
-impl Default for Bubblewrap {
-    fn default() -> Self {
-        Bubblewrap {
-            program: PathBuf::from("bwrap"),
-        }
-    }
-}
-
-impl Bubblewrap {
-    /// The bwrap arguments for `spec`.
-    pub fn args(&self, spec: &RunSpec) -> Vec<String> {
-        let mut a: Vec<String> = ["--unshare-all", "--die-with-parent", "--new-session"]
-            .map(String::from)
-            .to_vec();
-        if spec.network {
-            a.push("--share-net".into());
-        }
-        a.extend(["--bind".into(), spec.root.display().to_string(), "/".into()]);
-        for b in &spec.binds {
-            a.push(if b.read_only { "--ro-bind" } else { "--bind" }.into());
-            a.push(b.source.display().to_string());
-            a.push(b.target.clone());
-        }
-        a.extend(
-            [
-                "--proc",
-                "/proc",
-                "--dev",
-                "/dev",
-                "--tmpfs",
-                "/tmp",
-                "--uid",
-                "0",
-                "--gid",
-                "0",
-                "--hostname",
-                "apkforge",
-                "--clearenv",
-            ]
-            .map(String::from),
-        );
-        for (k, v) in &spec.env {
-            a.extend(["--setenv".into(), k.clone(), v.clone()]);
-        }
-        a.extend(["--chdir".into(), spec.workdir.clone(), "--".into()]);
-        a.extend(spec.argv.iter().cloned());
-        a
-    }
-}
-
-impl Runner for Bubblewrap {
-    fn name(&self) -> &'static str {
-        "bubblewrap"
-    }
-
-    fn run(&self, spec: &RunSpec, log: &mut dyn FnMut(&str)) -> Result<Option<i32>, SandboxError> {
-        let mut child = Command::new(&self.program)
-            .args(self.args(spec))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| SandboxError::Spawn {
-                program: self.program.display().to_string(),
-                source,
-            })?;
-        // Interleave both streams line by line through one channel.
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        let mut readers = Vec::new();
-        if let Some(out) = child.stdout.take() {
-            let tx = tx.clone();
-            readers.push(std::thread::spawn(move || {
-                for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            }));
-        }
-        if let Some(err) = child.stderr.take() {
-            let tx = tx.clone();
-            readers.push(std::thread::spawn(move || {
-                for line in BufReader::new(err).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            }));
-        }
-        drop(tx);
-        for line in rx {
-            log(&line);
-        }
-        for r in readers {
-            let _ = r.join();
-        }
-        let status = child.wait().map_err(SandboxError::Wait)?;
-        Ok(status.code())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn runs_busybox_in_a_root_without_network() {
-        let root = tempfile::tempdir().unwrap();
-        let ws = tempfile::tempdir().unwrap();
-        for d in ["bin", "proc", "dev", "tmp", "home/build"] {
-            std::fs::create_dir_all(root.path().join(d)).unwrap();
-        }
-        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("busybox-static is needed (scripts/test.sh installs it)");
-        std::fs::copy(busybox, root.path().join("bin/busybox")).unwrap();
-        std::os::unix::fs::symlink("busybox", root.path().join("bin/sh")).unwrap();
-        let spec = RunSpec {
-            root: root.path().to_path_buf(),
-            binds: vec![Bind { source: ws.path().to_path_buf(), target: "/home/build".into(), read_only: false }],
-            workdir: "/home/build".into(),
-            env: vec![("PATH".into(), "/bin".into()), ("X".into(), "y".into())],
-            argv: vec!["/bin/sh".into(), "-c".into(), "/bin/busybox id -u; echo $X; /bin/busybox ip link | /bin/busybox grep -c ': ' ; echo out > f; exit 3".into()],
-            network: false,
-        };
-        let mut lines = Vec::new();
-        let code = Bubblewrap::default()
-            .run(&spec, &mut |l| lines.push(l.to_string()))
-            .unwrap();
-        assert_eq!(code, Some(3));
-        assert_eq!(lines[0], "0");
-        assert_eq!(lines[1], "y");
-        assert_eq!(lines[2], "1", "only loopback without --network: {lines:?}");
-        assert_eq!(
-            std::fs::read_to_string(ws.path().join("f")).unwrap(),
-            "out\n"
-        );
-    }
+    /// Whether [`Root::Layered`] roots work; when not, callers give a
+    /// private [`Root::Dir`].
+    fn supports_layered_root(&self) -> bool;
+    /// Runs `spec`; every output line (stdout and stderr) goes to `log`
+    /// unless the run is interactive.
+    fn run(&self, spec: &RunSpec, log: &mut dyn FnMut(&str)) -> Result<Outcome, SandboxError>;
+    /// A shell command line that enters the sandbox of `spec` by hand
+    /// (for a kept failed build).
+    fn describe(&self, spec: &RunSpec) -> String;
 }
