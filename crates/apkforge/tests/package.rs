@@ -54,7 +54,10 @@ impl Setup {
             .unwrap()
             .replace("../shared/fixtures", fx.to_str().unwrap())
             .replace("http://127.0.0.1:8000", &server.url);
-        fs::write(d.join("hello.yaml"), recipe).unwrap();
+        // Recipes live in their own directory, which is their source
+        // directory (copied into the workspace).
+        fs::create_dir(d.join("recipe")).unwrap();
+        fs::write(d.join("recipe/hello.yaml"), recipe).unwrap();
         Setup {
             dir,
             _server: server,
@@ -79,7 +82,7 @@ impl Setup {
                 "snap",
                 "-k",
                 "test.rsa.pub",
-                "--cache-dir",
+                "--apk-cache-dir",
                 "cache",
             ],
             self.path(),
@@ -91,8 +94,8 @@ impl Setup {
 fn example_recipe_builds_verifies_installs_and_runs() {
     let s = Setup::new();
     let d = s.path();
-    ok(&s.build("hello.yaml", "packages"));
-    ok(&s.build("hello.yaml", "again"));
+    ok(&s.build("recipe/hello.yaml", "packages"));
+    ok(&s.build("recipe/hello.yaml", "again"));
     let apk = |out: &str, name: &str| {
         d.join(out)
             .join("x86_64")
@@ -190,7 +193,7 @@ fn example_recipe_builds_verifies_installs_and_runs() {
         &[
             "package",
             "test",
-            "hello.yaml",
+            "recipe/hello.yaml",
             "--out-dir",
             "packages",
             "--signing-key",
@@ -199,7 +202,7 @@ fn example_recipe_builds_verifies_installs_and_runs() {
             alpine.to_str().unwrap(),
             "-k",
             alpine_key.to_str().unwrap(),
-            "--cache-dir",
+            "--apk-cache-dir",
             "cache",
         ],
         d,
@@ -258,7 +261,7 @@ fn elf_binary_gets_alpines_so_depends_and_cmd_provides() {
             "out",
             "--source-dir",
             "src",
-            "--cache-dir",
+            "--apk-cache-dir",
             "cache",
         ],
         d,
@@ -293,10 +296,10 @@ fn elf_binary_gets_alpines_so_depends_and_cmd_provides() {
 fn broken_recipes_fail_precisely_and_leave_no_package() {
     let s = Setup::new();
     let d = s.path();
-    let base = fs::read_to_string(d.join("hello.yaml")).unwrap();
+    let base = fs::read_to_string(d.join("recipe/hello.yaml")).unwrap();
     let attempt = |name: &str, text: String| -> String {
-        fs::write(d.join(format!("{name}.yaml")), text).unwrap();
-        let err = fail(&s.build(&format!("{name}.yaml"), name));
+        fs::write(d.join(format!("recipe/{name}.yaml")), text).unwrap();
+        let err = fail(&s.build(&format!("recipe/{name}.yaml"), name));
         assert!(
             !d.join(name).join("x86_64/hello-1.0.0-r0.apk").exists(),
             "{name}: package left behind"
@@ -337,7 +340,7 @@ fn broken_recipes_fail_precisely_and_leave_no_package() {
         &[
             "package",
             "build",
-            "failing.yaml",
+            "recipe/failing.yaml",
             "--signing-key",
             "test.rsa",
             "--out-dir",
@@ -346,7 +349,7 @@ fn broken_recipes_fail_precisely_and_leave_no_package() {
             "snap",
             "-k",
             "test.rsa.pub",
-            "--cache-dir",
+            "--apk-cache-dir",
             "cache",
             "--debug",
         ],

@@ -13,22 +13,8 @@ pub fn test(
     opts: &BuildOptions<'_>,
     log: &dyn Log,
 ) -> Result<(), PkgBuildError> {
-    let work = tempfile::Builder::new()
-        .prefix("apkforge-test-")
-        .tempdir_in(&opts.work_root)
-        .map_err(|source| PkgBuildError::Work {
-            path: opts.work_root.clone(),
-            source,
-        })?;
-    let root = work.path().join("root");
-    let workspace = work.path().join("workspace");
-    for d in [&root, &workspace] {
-        std::fs::create_dir_all(d).map_err(|source| PkgBuildError::Work {
-            path: d.clone(),
-            source,
-        })?;
-    }
     let arch = recipe.arch.apk_name().to_string();
+    let dirs = crate::Dirs::new(opts, &arch, "apkforge-test-")?;
     let out = std::fs::canonicalize(&opts.out_dir).map_err(|source| PkgBuildError::Work {
         path: opts.out_dir.clone(),
         source,
@@ -36,13 +22,12 @@ pub fn test(
     let mut env_recipe = recipe.clone();
     env_recipe.environment = test.environment.clone();
     let mut topts = BuildOptions {
-        repository_append: opts.repository_append.clone(),
-        keyring_append: opts.keyring_append.clone(),
-        ..clone_opts(opts)
+        source_dir: None,
+        ..opts.clone()
     };
     topts.repository_append.push(out.display().to_string());
     if let Some(key) = opts.signing_key {
-        let pub_path = work.path().join(&key.public_name);
+        let pub_path = dirs.work.path().join(&key.public_name);
         let pem = key.public_pem().map_err(|e| PkgBuildError::Output {
             what: pub_path.display().to_string(),
             reason: e.to_string(),
@@ -56,30 +41,37 @@ pub fn test(
         topts.ignore_signatures = true;
     }
     log.line(&format!("==> {arch}: assembling the test environment"));
-    crate::env::assemble(&env_recipe, &topts, &arch, &root, log)?;
-    let runner =
-        crate::steps::StepRunner::new(&env_recipe, &topts, &root, &workspace, work.path(), log);
+    let layered = opts.runner.supports_layered_root();
+    let private = dirs.work.path().join("root");
+    std::fs::create_dir_all(&private).map_err(|source| PkgBuildError::Work {
+        path: private.clone(),
+        source,
+    })?;
+    let (env, _) = crate::env::assemble(
+        &env_recipe,
+        &env_recipe.environment,
+        &topts,
+        &arch,
+        &private,
+        layered,
+        log,
+    )?;
+    let runner = crate::steps::StepRunner {
+        recipe: &env_recipe,
+        opts: &topts,
+        root: dirs.root(env, layered)?,
+        workspace: &dirs.workspace,
+        work: dirs.work.path(),
+        log,
+        user: crate::user::run_as(&env_recipe.environment)?,
+        capabilities: crate::user::capabilities(recipe)?,
+        deadline: None,
+        starts: Default::default(),
+        setup: Default::default(),
+        sources: Default::default(),
+    };
     log.line(&format!("==> {arch}: testing {}", recipe.package.name));
     runner.run_all(&test.pipeline)
-}
-
-fn clone_opts<'a>(o: &BuildOptions<'a>) -> BuildOptions<'a> {
-    BuildOptions {
-        out_dir: o.out_dir.clone(),
-        signing_key: o.signing_key,
-        repository_append: o.repository_append.clone(),
-        keyring_append: o.keyring_append.clone(),
-        source_dir: None,
-        cache_dir: o.cache_dir.clone(),
-        runner: o.runner,
-        network: o.network,
-        debug: o.debug,
-        source_date_epoch: o.source_date_epoch,
-        work_root: o.work_root.clone(),
-        ignore_signatures: o.ignore_signatures,
-        v3: o.v3,
-        sbom: o.sbom.clone(),
-    }
 }
 
 /// Problems melange's default linters would report on the recipe itself.

@@ -181,7 +181,11 @@ pub fn emit_all(
             description: o.description.clone(),
             url: o.url.clone(),
             license: license.clone(),
-            origin: Some(p.name.to_string()),
+            origin: Some(if opts.strip_origin_name {
+                o.name.clone()
+            } else {
+                p.name.to_string()
+            }),
             commit: Some(o.commit.clone()),
             depends,
             provides,

@@ -12,11 +12,20 @@ use sha2::{Digest, Sha256, Sha512};
 
 use crate::PkgBuildError;
 
-/// Runs a `uses: fetch` step natively. `with` holds the step's inputs.
+/// Runs a `uses: fetch` step natively. `with` holds the step's inputs,
+/// `dest` is the step's working directory on the host, `directory` where
+/// archives are unpacked (the `directory` input), `scratch` a private
+/// directory for the download. With a source `cache` (melange's
+/// `--cache-dir`), downloads are kept there under melange's names
+/// (`sha256:<hex>`, `sha512:<hex>`) and reused; an entry whose checksum
+/// no longer matches is dropped and downloaded again.
 pub fn fetch(
     with: &BTreeMap<String, String>,
-    workspace: &Path,
-    cache: &Path,
+    dest: &Path,
+    directory: &Path,
+    scratch: &Path,
+    cache: Option<&Path>,
+    log: &dyn crate::Log,
 ) -> Result<(), PkgBuildError> {
     let uri = with
         .get("uri")
@@ -31,7 +40,9 @@ pub fn fetch(
     };
     let sha256 = with.get("expected-sha256").filter(|s| !s.is_empty());
     let sha512 = with.get("expected-sha512").filter(|s| !s.is_empty());
-    let none = with.get("expected-none").is_some_and(|v| v == "true");
+    let none = with
+        .get("expected-none")
+        .is_some_and(|v| !v.is_empty() && v != "false");
     if sha256.is_none() && sha512.is_none() && !none {
         return Err(fail("no expected-sha256 or expected-sha512 given".into()));
     }
@@ -44,52 +55,98 @@ pub fn fetch(
         .next()
         .unwrap_or("source")
         .to_string();
-    std::fs::create_dir_all(cache)
-        .map_err(|e| fail(format!("creating {}: {e}", cache.display())))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(cache).map_err(|e| fail(e.to_string()))?;
-    match apk_repo::Location::parse(&uri) {
-        apk_repo::Location::Remote(url) => {
-            let http = apk_repo::HttpClient::new(apk_repo::HttpClient::auth_from_env());
-            http.get(&url, None, tmp.as_file_mut())
-                .map_err(|e| fail(e.to_string()))?;
+    let entry = match (cache, sha256, sha512) {
+        (Some(c), Some(h), _) => Some(c.join(format!("sha256:{}", h.to_ascii_lowercase()))),
+        (Some(c), None, Some(h)) => Some(c.join(format!("sha512:{}", h.to_ascii_lowercase()))),
+        _ => None,
+    };
+    let check = |file: &mut File| -> Result<Option<String>, PkgBuildError> {
+        if let Some(want) = sha256 {
+            let got = hex::encode(hash::<Sha256>(file).map_err(|e| fail(e.to_string()))?);
+            if !got.eq_ignore_ascii_case(want) {
+                return Ok(Some(format!("expected sha256 {want}, got {got}")));
+            }
         }
-        apk_repo::Location::Local(p) => {
-            let mut src = File::open(&p).map_err(|e| fail(format!("{}: {e}", p.display())))?;
-            std::io::copy(&mut src, tmp.as_file_mut()).map_err(|e| fail(e.to_string()))?;
+        if let Some(want) = sha512 {
+            let got = hex::encode(hash::<Sha512>(file).map_err(|e| fail(e.to_string()))?);
+            if !got.eq_ignore_ascii_case(want) {
+                return Ok(Some(format!("expected sha512 {want}, got {got}")));
+            }
+        }
+        Ok(None)
+    };
+    let mut cached = None;
+    if let Some(entry) = &entry
+        && let Ok(mut f) = File::open(entry)
+    {
+        match check(&mut f)? {
+            None => {
+                log.line(&format!("    {file_name} from the source cache"));
+                cached = Some(f);
+            }
+            Some(mismatch) => {
+                log.line(&format!(
+                    "    source cache entry {} is corrupted ({mismatch}); downloading again",
+                    entry.display()
+                ));
+                let _ = std::fs::remove_file(entry);
+            }
         }
     }
-    let downloaded = tmp.path().to_path_buf();
-    let mut file = File::open(&downloaded).map_err(|e| fail(e.to_string()))?;
+    let mut file = match cached {
+        Some(f) => f,
+        None => {
+            let tmp_dir = entry
+                .as_ref()
+                .and_then(|e| e.parent())
+                .unwrap_or(scratch)
+                .to_path_buf();
+            std::fs::create_dir_all(&tmp_dir)
+                .map_err(|e| fail(format!("creating {}: {e}", tmp_dir.display())))?;
+            let mut tmp =
+                tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| fail(e.to_string()))?;
+            match apk_repo::Location::parse(&uri) {
+                apk_repo::Location::Remote(url) => {
+                    log.line(&format!("    downloading {url}"));
+                    let http = apk_repo::HttpClient::new(apk_repo::HttpClient::auth_from_env());
+                    http.get(&url, None, tmp.as_file_mut())
+                        .map_err(|e| fail(e.to_string()))?;
+                }
+                apk_repo::Location::Local(p) => {
+                    let mut src =
+                        File::open(&p).map_err(|e| fail(format!("{}: {e}", p.display())))?;
+                    std::io::copy(&mut src, tmp.as_file_mut()).map_err(|e| fail(e.to_string()))?;
+                }
+            }
+            if let Some(mismatch) = check(tmp.as_file_mut())? {
+                return Err(fail(format!("checksum mismatch: {mismatch}")));
+            }
+            match &entry {
+                Some(entry) => tmp
+                    .persist(entry)
+                    .map_err(|e| fail(format!("{}: {}", entry.display(), e.error)))?,
+                None => tmp.into_file(),
+            }
+        }
+    };
     let file = &mut file;
-    if let Some(want) = sha256 {
-        let got = hex::encode(hash::<Sha256>(file).map_err(|e| fail(e.to_string()))?);
-        if !got.eq_ignore_ascii_case(want) {
-            return Err(fail(format!(
-                "checksum mismatch: expected sha256 {want}, got {got}"
-            )));
-        }
-    }
-    if let Some(want) = sha512 {
-        let got = hex::encode(hash::<Sha512>(file).map_err(|e| fail(e.to_string()))?);
-        if !got.eq_ignore_ascii_case(want) {
-            return Err(fail(format!(
-                "checksum mismatch: expected sha512 {want}, got {got}"
-            )));
-        }
-    }
-    let directory = with.get("directory").map_or(".", String::as_str);
-    let dest = workspace.join(directory.trim_start_matches('/'));
-    std::fs::create_dir_all(&dest).map_err(|e| fail(format!("{}: {e}", dest.display())))?;
+    // As melange's script: the file stays in the working directory unless
+    // `delete`, archives are unpacked into `directory`.
     let extract = with.get("extract").is_none_or(|v| v != "false");
     let delete = with.get("delete").is_some_and(|v| v == "true");
+    if !delete {
+        let target = dest.join(&file_name);
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| fail(e.to_string()))?;
+        let mut out =
+            File::create(&target).map_err(|e| fail(format!("{}: {e}", target.display())))?;
+        std::io::copy(file, &mut out).map_err(|e| fail(format!("{}: {e}", target.display())))?;
+    }
     if !extract || !is_archive(&file_name) {
-        if !delete {
-            let target = dest.join(&file_name);
-            std::fs::copy(&downloaded, &target)
-                .map_err(|e| fail(format!("{}: {e}", target.display())))?;
-        }
         return Ok(());
     }
+    std::fs::create_dir_all(directory)
+        .map_err(|e| fail(format!("{}: {e}", directory.display())))?;
     let strip: usize = with
         .get("strip-components")
         .map_or(Ok(1), |s| s.parse())
@@ -105,7 +162,7 @@ pub fn fetch(
             "cannot unpack `{file_name}` (supported: .tar, .tar.gz, .tgz); set `extract: false` and unpack in a step"
         )));
     };
-    unpack(reader, &dest, strip).map_err(fail)
+    unpack(reader, directory, strip).map_err(fail)
 }
 
 fn is_archive(name: &str) -> bool {
@@ -132,7 +189,7 @@ fn hash<D: Digest>(file: &mut File) -> std::io::Result<Vec<u8>> {
 
 /// Unpacks a tar stream, dropping `strip` leading components, refusing
 /// absolute paths and `..`, and links that point outside `dest`.
-fn unpack(reader: Box<dyn Read + '_>, dest: &Path, strip: usize) -> Result<(), String> {
+pub(crate) fn unpack(reader: Box<dyn Read + '_>, dest: &Path, strip: usize) -> Result<(), String> {
     let mut ar = tar::Archive::new(reader);
     for entry in ar.entries().map_err(|e| e.to_string())? {
         let mut entry = entry.map_err(|e| e.to_string())?;

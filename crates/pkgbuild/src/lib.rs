@@ -2,10 +2,14 @@
 //! crate) becomes signed apk packages and an updated, signed index.
 //!
 //! Flow: the build environment (`environment.contents`) is resolved and
-//! installed with the image engine and written to a directory; each step
-//! runs in a [`sandbox::Runner`] with the workspace at `/home/build`;
-//! `fetch` steps are done by apkforge itself (download on the host, checksum
-//! checked, archive unpacked with path checks); then every (sub)package's
+//! installed with the image engine and written to a cached directory; the
+//! source directory is copied into the workspace; each step runs in a
+//! [`sandbox::Runner`] over a private writable layer of the environment,
+//! with the workspace at `/home/build` and the source cache at
+//! `/var/cache/melange`, as the build user with melange's capabilities and
+//! within `package.timeout`; `fetch` and `git-checkout` steps are done by
+//! apkforge itself on the host (download or clone, checksum or commit
+//! checked, sources cached); then every (sub)package's
 //! `melange-out/<name>` is analysed (SCA), packaged deterministically,
 //! signed, and added to `<out>/<arch>/APKINDEX.tar.gz`.
 #![deny(missing_docs)]
@@ -16,10 +20,14 @@ mod emit;
 mod emit_v3;
 mod env;
 mod fetch;
+mod git;
 mod sbom_doc;
 mod steps;
+mod user;
+mod workspace;
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use apk_format::signing::SigningKey;
 use recipe::CompiledRecipe;
@@ -27,6 +35,7 @@ use recipe::CompiledRecipe;
 pub use check::{lint, test};
 pub use emit::EmittedPackage;
 pub use sbom_doc::{SbomOptions, document as package_sbom};
+pub use user::parse_duration;
 
 /// Error building a package.
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +56,35 @@ pub enum PkgBuildError {
         /// How to look at the workspace (with --debug).
         hint: String,
     },
+    /// The build ran past its timeout.
+    #[error("step `{step}` was stopped: the build exceeded its timeout of {}", humanize(*timeout))]
+    Timeout {
+        /// The step that was running.
+        step: String,
+        /// `package.timeout` (or `--timeout`).
+        timeout: Duration,
+    },
     /// The sandbox could not run.
     #[error(transparent)]
     Sandbox(#[from] sandbox::SandboxError),
+    /// A host-run download pipeline failed.
+    #[error("{at}: {what}: {reason}")]
+    Source {
+        /// Where the step is written (`file:line:column`).
+        at: String,
+        /// What was fetched.
+        what: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The recipe asks for something impossible.
+    #[error("{at}{reason}")]
+    Recipe {
+        /// Where (`line L column C: `), or empty.
+        at: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A fetch step failed.
     #[error("fetch `{uri}`: {reason}")]
     Fetch {
@@ -102,6 +137,7 @@ pub trait Log: Sync {
 }
 
 /// How to build.
+#[derive(Clone)]
 pub struct BuildOptions<'a> {
     /// Output directory (`packages/`): packages go to `<out>/<arch>/`.
     pub out_dir: PathBuf,
@@ -111,114 +147,252 @@ pub struct BuildOptions<'a> {
     pub repository_append: Vec<String>,
     /// Extra keys for the build environment.
     pub keyring_append: Vec<String>,
-    /// Copied into the workspace before the pipeline runs.
+    /// Extra packages for the build environment (`--package-append`).
+    pub package_append: Vec<String>,
+    /// Copied into the workspace before the pipeline runs (melange's
+    /// `--source-dir`, which defaults to the recipe's directory).
     pub source_dir: Option<PathBuf>,
-    /// Cache for indexes, packages and downloads.
+    /// Paths below `source_dir` not to copy (the output and cache
+    /// directories when they are inside it).
+    pub source_skip: Vec<PathBuf>,
+    /// The source cache (melange's `--cache-dir`), mounted at
+    /// `/var/cache/melange`: downloads and clones are kept and reused there.
+    pub source_cache: Option<PathBuf>,
+    /// Cache for indexes, packages and build environments.
     pub cache_dir: PathBuf,
     /// Runs the steps.
     pub runner: &'a dyn sandbox::Runner,
     /// Give steps network access.
     pub network: bool,
-    /// Keep the workspace of a failed build and say how to enter it.
+    /// Trace the steps' shell commands (`set -x`).
     pub debug: bool,
+    /// Keep the work directory of a failed build and say how to enter it.
+    pub keep_failed: bool,
+    /// On a failed step, open a shell in its sandbox on this terminal.
+    pub interactive: bool,
     /// SOURCE_DATE_EPOCH.
     pub source_date_epoch: u64,
     /// Where temporary build directories are made.
     pub work_root: PathBuf,
+    /// The workspace (`<dir>/<arch>`) instead of a temporary directory.
+    pub workspace_dir: Option<PathBuf>,
     /// Accept unsigned indexes.
     pub ignore_signatures: bool,
+    /// Replaces the recipe's `package.timeout` (`--timeout`).
+    pub timeout: Option<Duration>,
+    /// Write `<out>/<arch>/APKINDEX.tar.gz`.
+    pub generate_index: bool,
+    /// Each subpackage is its own origin (melange's `--strip-origin-name`).
+    pub strip_origin_name: bool,
     /// Write apk v3 packages and `Packages.adb` instead of v2 ones.
     pub v3: bool,
     /// What the packages' SBOMs say about where the build comes from.
     pub sbom: SbomOptions,
 }
 
-/// Builds every package of the recipe; returns them and the index path.
+/// Where one build spends its time, outside and inside the steps.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    /// Resolving, installing (or finding in the cache) the environment.
+    pub environment: Duration,
+    /// Copying the source directory and the host-run download pipelines.
+    pub sources: Duration,
+    /// The steps in the sandbox (sandbox starts included).
+    pub steps: Duration,
+    /// Of `steps`: starting one sandbox, times the number started.
+    pub sandbox_setup: Duration,
+    /// Analysis, packages, signatures and the index.
+    pub packaging: Duration,
+}
+
+/// What a build produced.
+pub struct BuildOutput {
+    /// The packages, main package first.
+    pub packages: Vec<EmittedPackage>,
+    /// The index, when one was written.
+    pub index: Option<PathBuf>,
+    /// Where the time went.
+    pub timings: Timings,
+}
+
+fn humanize(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 3600.0 && s % 3600.0 == 0.0 {
+        format!("{}h", s / 3600.0)
+    } else if s >= 60.0 && s % 60.0 == 0.0 {
+        format!("{}m", s / 60.0)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// `line L column C: ` for a recipe value, or nothing when unknown.
+fn at(s: &recipe::Str) -> String {
+    if s.line == 0 {
+        String::new()
+    } else {
+        format!("line {} column {}: ", s.line, s.column)
+    }
+}
+
+fn work_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> PkgBuildError + '_ {
+    move |source| PkgBuildError::Work {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The directories of one build: environment layers and the workspace.
+pub(crate) struct Dirs {
+    pub work: tempfile::TempDir,
+    pub workspace: PathBuf,
+}
+
+impl Dirs {
+    pub(crate) fn new(
+        opts: &BuildOptions<'_>,
+        arch: &str,
+        prefix: &str,
+    ) -> Result<Dirs, PkgBuildError> {
+        let work = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(&opts.work_root)
+            .map_err(work_err(&opts.work_root))?;
+        let workspace = match &opts.workspace_dir {
+            Some(d) => d.join(arch),
+            None => work.path().join("workspace"),
+        };
+        std::fs::create_dir_all(&workspace).map_err(work_err(&workspace))?;
+        Ok(Dirs { work, workspace })
+    }
+
+    /// The root the steps see: a private layer over the shared `env`, or
+    /// `env` itself when it is private.
+    pub(crate) fn root(&self, env: PathBuf, layered: bool) -> Result<sandbox::Root, PkgBuildError> {
+        if !layered {
+            return Ok(sandbox::Root::Dir(env));
+        }
+        let d = self.work.path();
+        let (upper, work, merged) = (d.join("upper"), d.join("overlay-work"), d.join("merged"));
+        for p in [&upper, &work, &merged] {
+            std::fs::create_dir_all(p).map_err(work_err(p))?;
+        }
+        Ok(sandbox::Root::Layered {
+            lower: env,
+            upper,
+            work,
+            merged,
+        })
+    }
+}
+
+/// Builds every package of the recipe.
 pub fn build(
     recipe: &CompiledRecipe,
     opts: &BuildOptions<'_>,
     log: &dyn Log,
-) -> Result<(Vec<EmittedPackage>, PathBuf), PkgBuildError> {
-    let work = tempfile::Builder::new()
-        .prefix("apkforge-build-")
-        .tempdir_in(&opts.work_root)
-        .map_err(|source| PkgBuildError::Work {
-            path: opts.work_root.clone(),
-            source,
-        })?;
-    let root = work.path().join("root");
-    let workspace = work.path().join("workspace");
-    for d in [&root, &workspace] {
-        std::fs::create_dir_all(d).map_err(|source| PkgBuildError::Work {
-            path: d.clone(),
-            source,
-        })?;
-    }
+) -> Result<BuildOutput, PkgBuildError> {
+    let began = Instant::now();
+    let mut timings = Timings::default();
     let arch = recipe.arch.apk_name().to_string();
+    let user = user::run_as(&recipe.environment)?;
+    let capabilities = user::capabilities(recipe)?;
+    let timeout = match opts.timeout {
+        Some(t) => Some(t).filter(|t| !t.is_zero()),
+        None => user::timeout(recipe)?,
+    };
+    let dirs = Dirs::new(opts, &arch, "apkforge-build-")?;
     log.line(&format!("==> {arch}: assembling the build environment"));
-    let started = std::time::Instant::now();
-    let locked = env::assemble(recipe, opts, &arch, &root, log)?;
-    log.line(&format!(
-        "    timing: environment {} ms",
-        started.elapsed().as_millis()
-    ));
+    let started = Instant::now();
+    let layered = opts.runner.supports_layered_root();
+    let private = dirs.work.path().join("root");
+    std::fs::create_dir_all(&private).map_err(work_err(&private))?;
+    let (env, locked) = env::assemble(
+        recipe,
+        &recipe.environment,
+        opts,
+        &arch,
+        &private,
+        layered,
+        log,
+    )?;
+    let root = dirs.root(env.clone(), layered)?;
+    timings.environment = started.elapsed();
+    let started = Instant::now();
     if let Some(src) = &opts.source_dir {
-        steps::copy_tree(src, &workspace).map_err(|source| PkgBuildError::Work {
-            path: src.clone(),
-            source,
-        })?;
+        workspace::populate(src, &dirs.workspace, &opts.source_skip)
+            .map_err(|(path, source)| PkgBuildError::Work { path, source })?;
     }
     let mut outputs = vec![recipe.package.name.to_string()];
-    outputs.extend(
-        recipe
-            .subpackages
-            .iter()
-            .filter(|s| s.enabled)
-            .map(|s| s.name.to_string()),
-    );
+    outputs.extend(recipe.enabled_subpackages().map(|s| s.name.to_string()));
     for o in &outputs {
-        let d = workspace.join("melange-out").join(o);
-        std::fs::create_dir_all(&d).map_err(|source| PkgBuildError::Work {
-            path: d.clone(),
-            source,
-        })?;
+        let d = dirs.workspace.join("melange-out").join(o);
+        std::fs::create_dir_all(&d).map_err(work_err(&d))?;
     }
-    let runner = steps::StepRunner::new(recipe, opts, &root, &workspace, work.path(), log);
+    if let Some(c) = &opts.source_cache {
+        std::fs::create_dir_all(c).map_err(work_err(c))?;
+    }
+    let copied = started.elapsed();
+    let runner = steps::StepRunner {
+        recipe,
+        opts,
+        root,
+        workspace: &dirs.workspace,
+        work: dirs.work.path(),
+        log,
+        user,
+        capabilities,
+        deadline: timeout.map(|t| (t, began + t)),
+        starts: Default::default(),
+        setup: Default::default(),
+        sources: Default::default(),
+    };
     log.line(&format!(
         "==> {arch}: running the pipeline of {}",
         recipe.package.name
     ));
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let result = runner.run_all(&recipe.pipeline).and_then(|()| {
-        for sub in recipe.subpackages.iter().filter(|s| s.enabled) {
+        for sub in recipe.enabled_subpackages() {
             log.line(&format!("==> {arch}: running the pipeline of {}", sub.name));
             runner.run_all(&sub.pipeline)?;
         }
         Ok(())
     });
     if let Err(e) = result {
-        if opts.debug {
-            let kept = work.keep();
+        drop(runner);
+        if opts.keep_failed {
+            let kept = dirs.work.keep();
             log.line(&format!("kept the failed build in {}", kept.display()));
         }
         return Err(e);
     }
-    log.line(&format!(
-        "    timing: pipeline {} ms ({} sandbox starts, {} ms of them in sandbox setup)",
-        started.elapsed().as_millis(),
-        runner.starts.get(),
-        runner.setup_ms.get()
-    ));
-    let started = std::time::Instant::now();
-    let emitted = emit::emit_all(recipe, opts, &arch, &workspace, &root, &locked, log)?;
-    let index = if opts.v3 {
-        emit_v3::update_index(opts, &arch, &emitted)?
-    } else {
-        emit::update_index(opts, &arch, &emitted)?
+    timings.sources = copied + runner.sources.get();
+    timings.steps = started.elapsed().saturating_sub(runner.sources.get());
+    timings.sandbox_setup = runner.setup.get() * runner.starts.get();
+    let started = Instant::now();
+    let packages = emit::emit_all(recipe, opts, &arch, &dirs.workspace, &env, &locked, log)?;
+    let index = match (opts.generate_index, opts.v3) {
+        (false, _) => None,
+        (true, true) => Some(emit_v3::update_index(opts, &arch, &packages)?),
+        (true, false) => Some(emit::update_index(opts, &arch, &packages)?),
     };
+    timings.packaging = started.elapsed();
+    if opts.workspace_dir.is_some() {
+        let _ = std::fs::remove_dir_all(&dirs.workspace);
+    }
     log.line(&format!(
-        "    timing: packaging {} ms",
-        started.elapsed().as_millis()
+        "    timing: environment {} ms, sources {} ms, steps {} ms ({} sandbox starts, ~{} ms each), packaging {} ms",
+        timings.environment.as_millis(),
+        timings.sources.as_millis(),
+        timings.steps.as_millis(),
+        runner.starts.get(),
+        runner.setup.get().as_millis(),
+        timings.packaging.as_millis()
     ));
-    Ok((emitted, index))
+    Ok(BuildOutput {
+        packages,
+        index,
+        timings,
+    })
 }

@@ -51,6 +51,9 @@ pub struct CompileOptions {
     pub commit: Option<String>,
     /// libc flavor of `${{host.triplet.*}}`: `gnu` (melange's default).
     pub libc: String,
+    /// Build environment variables from `--env-file`; the recipe's own
+    /// `environment.environment` entries win.
+    pub environment: BTreeMap<String, String>,
 }
 
 impl Default for CompileOptions {
@@ -62,6 +65,7 @@ impl Default for CompileOptions {
             build_options: Vec::new(),
             commit: None,
             libc: "gnu".to_string(),
+            environment: BTreeMap::new(),
         }
     }
 }
@@ -180,6 +184,7 @@ impl Compiler {
         let mut steps = StepCompiler {
             library: &self.library,
             needs: Vec::new(),
+            optional_needs: Vec::new(),
         };
         let no_env = BTreeMap::new();
         let pipeline = steps.steps(
@@ -299,6 +304,17 @@ impl Compiler {
                 environment.contents.packages.push(Str::new(need));
             }
         }
+        let optional_packages: Vec<String> = steps
+            .optional_needs
+            .into_iter()
+            .filter(|p| seen.insert(p.clone()))
+            .collect();
+        for (k, v) in &opts.environment {
+            environment
+                .environment
+                .entry(k.clone())
+                .or_insert_with(|| Str::new(v.clone()));
+        }
         for (k, v) in DEFAULT_ENVIRONMENT {
             let entry = environment.environment.entry(k.to_string()).or_default();
             if entry.is_empty() {
@@ -330,6 +346,7 @@ impl Compiler {
             update: update(&recipe.update, &scope, file)?,
             options: recipe.options.clone(),
             test,
+            optional_packages,
         })
     }
 
@@ -344,6 +361,7 @@ impl Compiler {
         let mut steps = StepCompiler {
             library: &self.library,
             needs: Vec::new(),
+            optional_needs: Vec::new(),
         };
         let no_env = BTreeMap::new();
         let pipeline = steps.steps(
@@ -366,6 +384,7 @@ impl Compiler {
             .collect();
         packages.push(package.to_string());
         packages.extend(steps.needs);
+        packages.extend(steps.optional_needs);
         packages.sort();
         packages.dedup();
         environment.contents.packages = packages.into_iter().map(Str::new).collect();

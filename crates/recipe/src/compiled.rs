@@ -50,6 +50,12 @@ pub struct CompiledRecipe {
     /// Tests of the main package.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<CompiledTest>,
+    /// What the enabled [`crate::HOST_PIPELINES`] steps need (`git`,
+    /// `wget`): they run on the host, so these join the environment only
+    /// when a repository provides them (build steps may call them, as
+    /// they could under melange).
+    #[serde(skip)]
+    pub optional_packages: Vec<String>,
 }
 
 fn arch_name<S: serde::Serializer>(arch: &BuildArch, s: S) -> Result<S::Ok, S::Error> {
@@ -164,6 +170,17 @@ pub struct CompiledStep {
     /// Children.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pipeline: Vec<CompiledStep>,
+    /// Every input of the `uses:` pipeline with its value (defaults
+    /// applied).
+    #[serde(skip)]
+    pub inputs: BTreeMap<String, String>,
+    /// The step is a built-in [`crate::HOST_PIPELINES`] pipeline: run it
+    /// on the host from [`CompiledStep::inputs`] instead of its children.
+    #[serde(skip)]
+    pub host: bool,
+    /// Where the step is written.
+    #[serde(skip)]
+    pub at: Option<crate::SourcePos>,
 }
 
 fn is_true(b: &bool) -> bool {

@@ -117,6 +117,11 @@ pub mod update;
 mod validate;
 mod vars;
 
+/// Built-in pipelines that only download and that apkforge runs itself,
+/// on the host, so that build steps need no network. Their `needs` go to
+/// [`CompiledRecipe::optional_packages`].
+pub const HOST_PIPELINES: [&str; 2] = ["fetch", "git-checkout"];
+
 pub use arch::BuildArch;
 pub use compile::{CompileOptions, Compiler, compile};
 pub use compiled::{CompiledRecipe, CompiledStep, CompiledSubpackage, CompiledTest};

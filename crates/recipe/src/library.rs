@@ -16,6 +16,9 @@ macro_rules! builtins {
     };
 }
 
+/// The directory built-in pipelines are named in (`<builtin>/NAME.yaml`).
+pub(crate) const BUILTIN_DIR: &str = "<builtin>";
+
 /// The built-in pipelines: name and YAML text.
 static BUILTINS: &[(&str, &str)] = builtins![
     "R/build",
@@ -131,7 +134,7 @@ impl Library {
             None => match builtin_pipeline(uses) {
                 Some(text) => (
                     text.as_bytes().to_vec(),
-                    PathBuf::from(format!("<builtin>/{uses}.yaml")),
+                    PathBuf::from(format!("{BUILTIN_DIR}/{uses}.yaml")),
                 ),
                 None => {
                     searched.push(PathBuf::from(format!("<builtin>/{uses}.yaml")));

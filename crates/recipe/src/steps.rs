@@ -35,9 +35,15 @@ pub(crate) struct StepContext<'a> {
     pub depth: usize,
 }
 
+/// Input names and values.
+type Inputs = BTreeMap<String, String>;
+
 /// Compiles steps and collects what they need.
 pub(crate) struct StepCompiler<'l> {
     pub library: &'l Library,
+    /// What the enabled built-in pipelines that apkforge runs on the host
+    /// need; added to the environment when a repository has them.
+    pub optional_needs: Vec<String>,
     /// Packages needed by enabled steps, in step order.
     pub needs: Vec<String>,
 }
@@ -125,16 +131,22 @@ impl StepCompiler<'_> {
         };
 
         let mut with_out = BTreeMap::new();
+        let mut inputs = BTreeMap::new();
         let owned_scope;
         let scope: &Scope = match &def {
             Some(def) => {
-                let (scope, given) = self.inputs(step, def, ctx, &uses_at)?;
+                let (scope, given, all) = self.inputs(step, def, ctx, &uses_at)?;
                 with_out = given;
+                inputs = all;
                 owned_scope = scope;
                 &owned_scope
             }
             None => ctx.scope,
         };
+        let host = def.as_ref().is_some_and(|d| {
+            d.file.starts_with(crate::library::BUILTIN_DIR)
+                && crate::HOST_PIPELINES.contains(&step.uses.value.as_str())
+        });
 
         let sub = |s: &Str, from_def: bool, mode: Mode| {
             substitute(s, scope, mode, file_of(from_def)).map_err(|e| wrap(from_def, e))
@@ -170,7 +182,9 @@ impl StepCompiler<'_> {
         if let Some((needs, _, from_def)) = needs {
             for pkg in &needs.packages {
                 let pkg = sub(pkg, from_def, Mode::Strict)?;
-                if gather {
+                if gather && host {
+                    self.optional_needs.push(pkg);
+                } else if gather {
                     self.needs.push(pkg);
                 }
             }
@@ -200,6 +214,19 @@ impl StepCompiler<'_> {
             label: label.value,
             assertions,
             pipeline,
+            inputs,
+            host,
+            at: Some(if uses_at.line != 0 {
+                uses_at
+            } else {
+                let (line, column) = step.anchor();
+                SourcePos {
+                    file: ctx.file.clone(),
+                    line,
+                    column,
+                }
+            })
+            .filter(|p| p.line != 0),
         })
     }
 
@@ -213,7 +240,7 @@ impl StepCompiler<'_> {
         def: &Definition,
         ctx: StepContext<'_>,
         uses_at: &SourcePos,
-    ) -> Result<(Scope, BTreeMap<String, String>), RecipeError> {
+    ) -> Result<(Scope, Inputs, Inputs), RecipeError> {
         let empty = BTreeMap::new();
         let declared = def.step.as_ref().map_or(&empty, |d| &d.inputs);
         let with = step.with.as_ref();
@@ -270,6 +297,7 @@ impl StepCompiler<'_> {
             }
         }
         let mut given = BTreeMap::new();
+        let mut all = BTreeMap::new();
         for (key, text, is_default, value) in resolved {
             let file = if is_default { &def.file } else { ctx.file };
             let input = &declared[key];
@@ -292,9 +320,10 @@ impl StepCompiler<'_> {
             if !is_default && value != input.default.value {
                 given.insert(key.to_string(), value.clone());
             }
+            all.insert(key.to_string(), value.clone());
             scope.set(format!("inputs.{key}"), value);
         }
-        Ok((scope, given))
+        Ok((scope, given, all))
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::print_stderr)]
 
 pub mod engine;
+pub mod git;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

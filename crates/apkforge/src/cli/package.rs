@@ -30,7 +30,7 @@ pub struct PackageCompileArgs {
     pub pipeline_dirs: Vec<PathBuf>,
 }
 
-/// `package build` / `package test`
+/// `package build` / `package test`: melange's `build` flags.
 #[derive(Debug, Args)]
 pub struct PackageBuildArgs {
     /// The melange recipe.
@@ -45,32 +45,102 @@ pub struct PackageBuildArgs {
     #[arg(long, default_value = "./packages")]
     pub out_dir: PathBuf,
     /// Extra repositories for the build environment.
-    #[arg(short = 'r', long = "repository-append")]
+    #[arg(short = 'r', long = "repository-append", value_delimiter = ',')]
     pub repository_append: Vec<String>,
     /// Extra keys for the build environment.
-    #[arg(short = 'k', long = "keyring-append")]
+    #[arg(short = 'k', long = "keyring-append", value_delimiter = ',')]
     pub keyring_append: Vec<String>,
-    /// Directory copied into the workspace before the pipeline.
+    /// Extra packages for the build environment.
+    #[arg(long = "package-append", value_delimiter = ',')]
+    pub package_append: Vec<String>,
+    /// Directory copied into the workspace (default: the recipe's directory).
     #[arg(long)]
     pub source_dir: Option<PathBuf>,
-    /// Directories searched for `uses:` pipelines before the built-in ones.
+    /// Start with an empty workspace instead of the source directory.
+    #[arg(long)]
+    pub empty_workspace: bool,
+    /// Directory for the workspace (`<dir>/<arch>`) instead of a temporary one.
+    #[arg(long)]
+    pub workspace_dir: Option<PathBuf>,
+    /// Directory searched for `uses:` pipelines before the built-in ones.
     #[arg(long = "pipeline-dir")]
     pub pipeline_dirs: Vec<PathBuf>,
-    /// Cache directory (default: the user cache dir).
+    /// More pipeline directories, searched after `--pipeline-dir`.
+    #[arg(long = "pipeline-dirs", value_delimiter = ',')]
+    pub more_pipeline_dirs: Vec<PathBuf>,
+    /// Source cache, mounted at /var/cache/melange: downloads and clones are
+    /// kept and reused there [default: ./melange-cache/ when it exists].
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+    /// Cache for indexes, packages and build environments (default: the user cache dir).
+    #[arg(long)]
+    pub apk_cache_dir: Option<PathBuf>,
     /// Sandbox runner (only `bubblewrap`).
     #[arg(long, default_value = "bubblewrap")]
     pub runner: String,
     /// Allow network access in build steps.
     #[arg(long)]
     pub network: bool,
-    /// Keep the workspace of a failed build and print how to enter it.
+    /// Trace the steps (`set -x`) and keep a failed build, saying how to enter it.
     #[arg(long)]
     pub debug: bool,
+    /// On a failed step, open a shell in its sandbox on this terminal.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Remove the build's temporary directories (`--rm=false` keeps a failed build).
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
+    pub rm: bool,
+    /// Clean up the guest directory (`--cleanup=false` keeps a failed build).
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
+    pub cleanup: bool,
+    /// Write `<out-dir>/<arch>/APKINDEX.tar.gz` (`--generate-index=false` skips it).
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
+    pub generate_index: bool,
     /// Accept repository indexes whose signature does not verify.
     #[arg(long)]
     pub ignore_signatures: bool,
+    /// Build option of the recipe's `options:` to enable.
+    #[arg(long = "build-option", value_delimiter = ',')]
+    pub build_options: Vec<String>,
+    /// YAML map of vars replacing the recipe's.
+    #[arg(long)]
+    pub vars_file: Option<PathBuf>,
+    /// Environment file (`KEY=VALUE` lines) under the recipe's `environment`.
+    #[arg(long = "env-file", value_delimiter = ',')]
+    pub env_files: Vec<PathBuf>,
+    /// Timestamps of the packages (RFC 3339); default SOURCE_DATE_EPOCH.
+    #[arg(long)]
+    pub build_date: Option<String>,
+    /// Stop the build after this long (a Go duration, `90m`), replacing `package.timeout`.
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// Namespace of the packages' URLs in SBOMs (`wolfi`, `alpine`).
+    #[arg(long, default_value = "unknown")]
+    pub namespace: String,
+    /// Commit of the recipe's repository (default: detected from its git checkout).
+    #[arg(long)]
+    pub git_commit: Option<String>,
+    /// URL of the recipe's repository (default: its checkout's `origin`).
+    #[arg(long)]
+    pub git_repo_url: Option<String>,
+    /// License of the recipe file itself.
+    #[arg(long, default_value = "NOASSERTION")]
+    pub license: String,
+    /// libc flavor of `${{host.triplet.*}}` (gnu or musl).
+    #[arg(
+        long = "override-host-triplet-libc-substitution-flavor",
+        default_value = "gnu"
+    )]
+    pub libc: String,
+    /// Use each subpackage's own name as its origin (bootstrap).
+    #[arg(long)]
+    pub strip_origin_name: bool,
+    /// Append `arch|origin|name|version` of each package to ./packages.log.
+    #[arg(long)]
+    pub create_build_log: bool,
+    /// Least severe messages shown: debug, info, warn, error.
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
     /// Package format: `v3` writes apk-tools 3 packages and `Packages.adb`.
     #[arg(long, value_enum, default_value_t)]
     pub format: crate::cli::Format,

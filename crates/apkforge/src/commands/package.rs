@@ -1,6 +1,7 @@
 //! `apkforge package build|compile|test|lint`: melange's commands.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -10,10 +11,32 @@ use crate::cli::{PackageBuildArgs, PackageCompileArgs};
 use crate::commands::apk_pack::source_date_epoch;
 use crate::keyring::load_signing_key;
 
-struct StderrLog;
+/// Prints build output on stderr, filtered by `--log-level`.
+struct StderrLog {
+    /// Print progress and step output (levels debug and info).
+    info: bool,
+    /// Print warnings.
+    warn: bool,
+}
+
+impl StderrLog {
+    fn new(level: &str) -> Result<StderrLog> {
+        let (info, warn) = match level.to_ascii_lowercase().as_str() {
+            "debug" | "info" => (true, true),
+            "warn" | "warning" => (false, true),
+            "error" => (false, false),
+            other => bail!("--log-level `{other}`: expected debug, info, warn or error"),
+        };
+        Ok(StderrLog { info, warn })
+    }
+}
+
 impl pkgbuild::Log for StderrLog {
     fn line(&self, line: &str) {
-        eprintln!("{line}");
+        let warning = line.trim_start().starts_with("warning");
+        if self.info || (self.warn && warning) {
+            eprintln!("{line}");
+        }
     }
 }
 
@@ -49,8 +72,202 @@ pub fn compile(args: &PackageCompileArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The directory holding the recipe (`.` for a bare file name).
+fn recipe_dir(recipe: &Path) -> PathBuf {
+    match recipe.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `KEY=VALUE` lines as godotenv reads them: `#` comments, optional
+/// `export `, single or double quotes.
+fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--env-file `{}`", path.display()))?;
+    let mut out = BTreeMap::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((k, v)) = line.split_once('=') else {
+            bail!("{}:{}: expected KEY=VALUE", path.display(), n + 1);
+        };
+        let v = v.trim();
+        let v = if let Some(q) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            q.replace("\\n", "\n").replace("\\\"", "\"")
+        } else if let Some(q) = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+            q.to_string()
+        } else {
+            v.split(" #").next().unwrap_or("").trim().to_string()
+        };
+        out.insert(k.trim().to_string(), v);
+    }
+    Ok(out)
+}
+
+/// Compiles the recipe with every flag of `package build` that shapes it.
+fn compile_for_build(args: &PackageBuildArgs) -> Result<CompiledRecipe> {
+    let mut pipeline_dirs = args.pipeline_dirs.clone();
+    pipeline_dirs.extend(args.more_pipeline_dirs.iter().cloned());
+    let mut vars = BTreeMap::new();
+    if let Some(f) = &args.vars_file {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("--vars-file `{}`", f.display()))?;
+        vars = goyaml::first_document::<BTreeMap<String, String>>(text.as_bytes())
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "--vars-file `{}`:{}:{}: {} (expected a map of names to strings)",
+                    f.display(),
+                    e.line,
+                    e.column,
+                    e.message
+                )
+            })?
+            .unwrap_or_default();
+    }
+    let mut environment = BTreeMap::new();
+    for f in &args.env_files {
+        environment.extend(read_env_file(f)?);
+    }
+    let commit = match &args.git_commit {
+        Some(c) => Some(c.clone()),
+        None => git_state(&args.recipe).1,
+    };
+    let opts = CompileOptions {
+        arch: arch(args.arch.as_deref())?,
+        pipeline_dirs,
+        vars,
+        build_options: args.build_options.clone(),
+        commit,
+        libc: args.libc.clone(),
+        environment,
+    };
+    recipe::compile(&args.recipe, &opts)
+        .with_context(|| format!("compiling `{}`", args.recipe.display()))
+}
+
+/// The `origin` URL and HEAD commit of the git checkout holding `recipe`.
+fn git_state(recipe: &Path) -> (Option<String>, Option<String>) {
+    let dir = recipe_dir(recipe);
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    };
+    (
+        git(&["config", "--get", "remote.origin.url"]),
+        git(&["rev-parse", "HEAD"]),
+    )
+}
+
+/// Where the recipe comes from, for the SBOMs: melange's `--git-repo-url`,
+/// `--git-commit` and `--license`, detected from the recipe's checkout
+/// when not given, with melange's fallbacks.
+fn recipe_source(args: &PackageBuildArgs) -> sbom::melange::RecipeSource {
+    let (url, commit) = git_state(&args.recipe);
+    sbom::melange::RecipeSource {
+        path: args.recipe.display().to_string(),
+        commit: args
+            .git_commit
+            .clone()
+            .or(commit)
+            .unwrap_or_else(|| "unknown".into()),
+        repository: args
+            .git_repo_url
+            .clone()
+            .or(url)
+            .unwrap_or_else(|| "https://unknown/unknown/unknown".into()),
+        license: if args.license == "NOASSERTION" {
+            String::new()
+        } else {
+            args.license.clone()
+        },
+    }
+}
+
+/// Build options shared by `package build` and `package test`.
+fn build_options<'a>(
+    args: &PackageBuildArgs,
+    key: Option<&'a apk_format::signing::SigningKey>,
+    runner: &'a sandbox::Bubblewrap,
+) -> Result<pkgbuild::BuildOptions<'a>> {
+    let source_date_epoch = match &args.build_date {
+        Some(_) => {
+            crate::commands::image_request::build_date(args.build_date.as_deref())?.unwrap_or(0)
+        }
+        None => source_date_epoch()?,
+    };
+    let source_cache = match &args.cache_dir {
+        Some(d) => Some(d.clone()),
+        None => Some(PathBuf::from("./melange-cache/")).filter(|d| d.is_dir()),
+    }
+    .map(|d| std::path::absolute(&d).unwrap_or(d));
+    let apk_cache = args
+        .apk_cache_dir
+        .clone()
+        .unwrap_or_else(apk_repo::Cache::default_root);
+    let source_dir = if args.empty_workspace {
+        None
+    } else {
+        Some(
+            args.source_dir
+                .clone()
+                .unwrap_or_else(|| recipe_dir(&args.recipe)),
+        )
+    };
+    let timeout = match &args.timeout {
+        Some(t) => Some(
+            pkgbuild::parse_duration(t)
+                .with_context(|| format!("--timeout `{t}` is not a duration (e.g. `90m`)"))?,
+        ),
+        None => None,
+    };
+    let mut source_skip = vec![args.out_dir.clone(), apk_cache.clone()];
+    source_skip.extend(source_cache.iter().cloned());
+    Ok(pkgbuild::BuildOptions {
+        out_dir: args.out_dir.clone(),
+        signing_key: key,
+        repository_append: args.repository_append.clone(),
+        keyring_append: args.keyring_append.clone(),
+        package_append: args.package_append.clone(),
+        source_dir,
+        source_skip,
+        source_cache,
+        cache_dir: apk_cache,
+        runner,
+        network: args.network,
+        debug: args.debug,
+        keep_failed: args.debug || !args.rm || !args.cleanup,
+        interactive: args.interactive,
+        source_date_epoch,
+        work_root: std::env::temp_dir(),
+        workspace_dir: args
+            .workspace_dir
+            .as_ref()
+            .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone())),
+        ignore_signatures: args.ignore_signatures,
+        timeout,
+        generate_index: args.generate_index,
+        strip_origin_name: args.strip_origin_name,
+        v3: args.format == crate::cli::Format::V3,
+        sbom: pkgbuild::SbomOptions {
+            namespace: args.namespace.clone(),
+            recipe: Some(recipe_source(args)),
+        },
+    })
+}
+
 pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {
-    let compiled = compile_recipe(&args.recipe, args.arch.as_deref(), &args.pipeline_dirs)?;
+    let log = StderrLog::new(&args.log_level)?;
+    let compiled = compile_for_build(args)?;
     let host = BuildArch::host().context("cannot tell the host architecture")?;
     if compiled.arch != host {
         bail!(
@@ -74,35 +291,36 @@ pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {
     let runner = sandbox::Bubblewrap::default();
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("creating `{}`", args.out_dir.display()))?;
-    let opts = pkgbuild::BuildOptions {
-        out_dir: args.out_dir.clone(),
-        signing_key: key.as_ref(),
-        repository_append: args.repository_append.clone(),
-        keyring_append: args.keyring_append.clone(),
-        source_dir: args.source_dir.clone(),
-        cache_dir: args
-            .cache_dir
-            .clone()
-            .unwrap_or_else(apk_repo::Cache::default_root),
-        runner: &runner,
-        network: args.network,
-        debug: args.debug,
-        source_date_epoch: source_date_epoch()?,
-        work_root: std::env::temp_dir(),
-        ignore_signatures: args.ignore_signatures,
-        v3: args.format == crate::cli::Format::V3,
-        sbom: pkgbuild::SbomOptions::default(),
-    };
-    let (packages, index) = pkgbuild::build(&compiled, &opts, &StderrLog)?;
-    for p in &packages {
+    let opts = build_options(args, key.as_ref(), &runner)?;
+    let out = pkgbuild::build(&compiled, &opts, &log)
+        .with_context(|| format!("building `{}`", args.recipe.display()))?;
+    for p in &out.packages {
         println!("{}", p.path.display());
     }
-    println!("{}", index.display());
+    if let Some(index) = &out.index {
+        println!("{}", index.display());
+    }
+    if args.create_build_log {
+        let mut text = String::new();
+        for p in &out.packages {
+            let r = &p.record;
+            let origin = r.origin.clone().unwrap_or_else(|| r.name.clone());
+            text.push_str(&format!("{}|{origin}|{}|{}\n", r.arch, r.name, r.version));
+        }
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open("packages.log")
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .context("appending to packages.log")?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn test(args: &PackageBuildArgs) -> Result<ExitCode> {
-    let compiled = compile_recipe(&args.recipe, args.arch.as_deref(), &args.pipeline_dirs)?;
+    let log = StderrLog::new(&args.log_level)?;
+    let compiled = compile_for_build(args)?;
     let Some(test) = &compiled.test else {
         bail!("`{}` has no `test:` section", args.recipe.display());
     };
@@ -112,26 +330,8 @@ pub fn test(args: &PackageBuildArgs) -> Result<ExitCode> {
         .as_deref()
         .map(load_signing_key)
         .transpose()?;
-    let opts = pkgbuild::BuildOptions {
-        out_dir: args.out_dir.clone(),
-        signing_key: key.as_ref(),
-        repository_append: args.repository_append.clone(),
-        keyring_append: args.keyring_append.clone(),
-        source_dir: args.source_dir.clone(),
-        cache_dir: args
-            .cache_dir
-            .clone()
-            .unwrap_or_else(apk_repo::Cache::default_root),
-        runner: &runner,
-        network: args.network,
-        debug: args.debug,
-        source_date_epoch: source_date_epoch()?,
-        work_root: std::env::temp_dir(),
-        ignore_signatures: args.ignore_signatures,
-        v3: args.format == crate::cli::Format::V3,
-        sbom: pkgbuild::SbomOptions::default(),
-    };
-    pkgbuild::test(&compiled, test, &opts, &StderrLog)?;
+    let opts = build_options(args, key.as_ref(), &runner)?;
+    pkgbuild::test(&compiled, test, &opts, &log)?;
     println!("tests of {} passed", compiled.package.name);
     Ok(ExitCode::SUCCESS)
 }
