@@ -15,6 +15,18 @@ pub enum PackageCommand {
     Test(Box<PackageBuildArgs>),
     /// Check a recipe for common mistakes.
     Lint(PackageCompileArgs),
+    /// Generate a key pair for signing packages (`melange.rsa`, `melange.rsa.pub`).
+    Keygen(PackageKeygenArgs),
+    /// Create a repository index from package files.
+    Index(PackageIndexArgs),
+    /// Sign a repository index (already signed ones are left alone unless `--force`).
+    SignIndex(PackageSignIndexArgs),
+    /// Sign packages in place, replacing their signature.
+    Sign(PackageSignArgs),
+    /// Print `<name>-<version>-r<epoch>` of the package a recipe builds.
+    PackageVersion(PackageVersionArgs),
+    /// Print a Go template evaluated over a recipe (`{{ .Package.Name }}`).
+    Query(PackageQueryArgs),
 }
 
 /// `package compile` / `package lint`
@@ -144,4 +156,79 @@ pub struct PackageBuildArgs {
     /// Package format: `v3` writes apk-tools 3 packages and `Packages.adb`.
     #[arg(long, value_enum, default_value_t)]
     pub format: crate::cli::Format,
+}
+
+/// `package keygen`
+#[derive(Debug, Args)]
+pub struct PackageKeygenArgs {
+    /// Private key file; the public key is written beside it with `.pub`.
+    #[arg(default_value = "melange.rsa")]
+    pub name: PathBuf,
+    /// Key size in bits (at least 2048).
+    #[arg(long, default_value_t = 4096)]
+    pub key_size: usize,
+}
+
+/// `package index`
+#[derive(Debug, Args)]
+pub struct PackageIndexArgs {
+    /// Packages to index.
+    #[arg(required = true)]
+    pub packages: Vec<PathBuf>,
+    /// Where to write the index.
+    #[arg(short, long, default_value = "APKINDEX.tar.gz")]
+    pub output: PathBuf,
+    /// Index whose entries `--merge` keeps (default: `APKINDEX.tar.gz`).
+    #[arg(short, long, default_value = "APKINDEX.tar.gz")]
+    pub source: PathBuf,
+    /// Index only packages of this architecture (others are skipped with a warning).
+    #[arg(short, long)]
+    pub arch: Option<String>,
+    /// Sign the index with this RSA private key.
+    #[arg(long)]
+    pub signing_key: Option<PathBuf>,
+    /// Keep the entries of the `--source` index (a package of the same name
+    /// and version replaces its entry).
+    #[arg(short, long)]
+    pub merge: bool,
+}
+
+/// `package sign-index`
+#[derive(Debug, Args)]
+pub struct PackageSignIndexArgs {
+    /// The index (`APKINDEX.tar.gz`).
+    pub index: PathBuf,
+    /// RSA private key.
+    #[arg(long, default_value = "melange.rsa")]
+    pub signing_key: PathBuf,
+    /// Replace an existing signature.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// `package sign`
+#[derive(Debug, Args)]
+pub struct PackageSignArgs {
+    /// Packages to sign in place.
+    #[arg(required = true)]
+    pub packages: Vec<PathBuf>,
+    /// RSA private key.
+    #[arg(short = 'k', long, default_value = "local-melange.rsa")]
+    pub signing_key: PathBuf,
+}
+
+/// `package package-version`
+#[derive(Debug, Args)]
+pub struct PackageVersionArgs {
+    /// The melange recipe.
+    pub recipe: PathBuf,
+}
+
+/// `package query`
+#[derive(Debug, Args)]
+pub struct PackageQueryArgs {
+    /// The melange recipe.
+    pub recipe: PathBuf,
+    /// A Go template, e.g. `{{ .Package.Name }}-{{ .Package.Version }}`.
+    pub template: String,
 }

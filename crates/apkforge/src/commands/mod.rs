@@ -19,6 +19,11 @@ mod index;
 mod keygen;
 mod login;
 mod package;
+mod package_index;
+mod package_keygen;
+mod package_query;
+mod package_sign;
+mod package_sign_index;
 mod sign;
 mod template;
 
@@ -78,6 +83,12 @@ fn run_package(command: PackageCommand) -> Result<ExitCode> {
         PackageCommand::Compile(args) => package::compile(&args),
         PackageCommand::Test(args) => package::test(&args),
         PackageCommand::Lint(args) => package::lint(&args),
+        PackageCommand::Keygen(args) => package_keygen::run(&args),
+        PackageCommand::Index(args) => package_index::run(&args),
+        PackageCommand::SignIndex(args) => package_sign_index::run(&args),
+        PackageCommand::Sign(args) => package_sign::run(&args),
+        PackageCommand::PackageVersion(args) => package_query::package_version(&args),
+        PackageCommand::Query(args) => package_query::query(&args),
     }
 }
 

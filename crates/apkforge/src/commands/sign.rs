@@ -24,7 +24,7 @@ pub fn run(args: &SignArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn sign_file(path: &Path, key: &SigningKey) -> Result<()> {
+pub(crate) fn sign_file(path: &Path, key: &SigningKey) -> Result<()> {
     let open = || File::open(path).with_context(|| format!("opening `{}`", path.display()));
     // An index has no .PKGINFO; try the file as a package first.
     match PackageReader::new(BufReader::new(open()?)) {
