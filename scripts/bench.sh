@@ -40,6 +40,14 @@ done
 mkdir -p "$work/layout"
 measure "alpine-base warm build, OCI layout + SBOM" \
   "$bin" image build "$cfg" alpine-base:latest "$work/layout/" --cache-dir "$work/cache"
+# What is inside: reading a built image back, explaining a package.
+cp -r "$work/layout" "$work/layout2"
+measure "image size of the alpine-base layout" \
+  "$bin" image size "$work/layout"
+measure "image diff --files of two alpine-base layouts" \
+  "$bin" image diff "$work/layout" "$work/layout2" --files
+measure "image why alpine-base ifupdown-ng (warm index cache)" \
+  "$bin" image why "$cfg" ifupdown-ng --cache-dir "$work/cache"
 measure "verify 100 alpine-3.19 packages" \
   bash -c "\"$bin\" apk verify -k \"$fixtures/alpine-keys\" \"$fixtures\"/alpine-3.19/x86_64/*.apk"
 

@@ -143,3 +143,96 @@ pub fn load(base: &BaseImage, arch: &str) -> Result<LoadedBase, BaseError> {
         packages,
     })
 }
+
+/// The base image's layers and history; the config fields it sets that the
+/// request leaves empty (entrypoint, cmd, user, ...) are taken from it.
+pub(crate) fn base_layers(
+    base: &LoadedBase,
+    config: &mut oci::ImageConfig,
+) -> Result<(Vec<oci::Layer>, oci::BaseHistory), BaseError> {
+    let bad = |reason: &str| BaseError::Database {
+        at: PathBuf::from("base image config"),
+        reason: reason.to_string(),
+    };
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&base.image.config_json).map_err(|_| bad("not JSON"))?;
+    let diff_ids: Vec<&str> = cfg["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|d| d.as_str()).collect())
+        .unwrap_or_default();
+    if diff_ids.len() != base.image.layers.len() {
+        return Err(bad("its diff_ids do not match its layers"));
+    }
+    let mut layers = Vec::new();
+    for (l, diff_id) in base.image.layers.iter().zip(diff_ids) {
+        let blob = l.file().ok_or_else(|| bad("a layer is not a blob file"))?;
+        layers.push(oci::Layer {
+            blob: blob.to_path_buf(),
+            digest: l.digest.clone(),
+            size: l.size,
+            diff_id: diff_id.to_string(),
+        });
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let entries = cfg["history"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|h| oci::HistoryEntry {
+                    author: text(&h["author"]),
+                    created: text(&h["created"]),
+                    created_by: text(&h["created_by"]),
+                    comment: text(&h["comment"]),
+                    empty_layer: h["empty_layer"].as_bool().unwrap_or(false),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let c = &cfg["config"];
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if config.entrypoint.is_empty() {
+        config.entrypoint = strings(&c["Entrypoint"]);
+    }
+    if config.cmd.is_empty() {
+        config.cmd = strings(&c["Cmd"]);
+    }
+    if config.user.is_none() {
+        config.user = c["User"]
+            .as_str()
+            .filter(|u| !u.is_empty())
+            .map(str::to_string);
+    }
+    if config.working_dir.is_none() {
+        config.working_dir = c["WorkingDir"]
+            .as_str()
+            .filter(|u| !u.is_empty())
+            .map(str::to_string);
+    }
+    if config.stop_signal.is_none() {
+        config.stop_signal = c["StopSignal"]
+            .as_str()
+            .filter(|u| !u.is_empty())
+            .map(str::to_string);
+    }
+    if config.volumes.is_empty() {
+        config.volumes = c["Volumes"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+    }
+    Ok((
+        layers,
+        oci::BaseHistory {
+            entries,
+            layers: base.image.layers.len(),
+        },
+    ))
+}
