@@ -1,0 +1,223 @@
+//! The sandbox behaves as melange's: steps run as the build user (or
+//! `run-as`) with melange's default capabilities and the recipe's
+//! `capabilities`, within `package.timeout`; and melange's `build` flags
+//! that change the result (`--build-option`, `--vars-file`, `--env-file`,
+//! `--generate-index`, `-i`).
+
+mod common;
+
+use common::{apkforge, fail, ok};
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use testsupport::fixtures;
+
+fn recipe(name: &str, extra: &str, pipeline: &str) -> String {
+    let fx = fixtures();
+    format!(
+        "package:\n  name: {name}\n  version: 1.0.0\n  epoch: 0\n  description: test\n  copyright:\n    - license: MIT\n{extra}environment:\n  contents:\n    keyring:\n      - {fx}/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub\n    repositories:\n      - {fx}/alpine-3.19\n    packages:\n      - busybox\n  environment:\n    GREETING: recipe\npipeline:\n{pipeline}",
+        fx = fx.display()
+    )
+}
+
+fn build(dir: &Path, recipe: &str, out: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "package",
+        "build",
+        recipe,
+        "--out-dir",
+        out,
+        "--apk-cache-dir",
+        "apkcache",
+    ];
+    args.extend_from_slice(extra);
+    apkforge(&args, dir)
+}
+
+const REPORT: &str = "  - runs: |\n      d=${{targets.destdir}}/usr/share/report\n      mkdir -p $d\n      id -u > $d/uid\n      id -g > $d/gid\n      grep CapEff /proc/self/status | cut -f2 > $d/caps\n      echo \"$FROM_ENV_FILE $GREETING ${{vars.who}} ${{vars.tone}}\" > $d/vars\n      touch $d/owned && chown 65532:65532 $d/owned && stat -c %u:%g $d/owned > $d/owner\n";
+
+fn report(dir: &Path, apk: &str) -> Vec<String> {
+    let unpacked = dir.join(format!("unpacked-{}", apk.replace('/', "_")));
+    fs::create_dir_all(&unpacked).unwrap();
+    let names = ["uid", "gid", "caps", "vars", "owner"];
+    let members: Vec<String> = names
+        .iter()
+        .map(|n| format!("usr/share/report/{n}"))
+        .collect();
+    let members: Vec<&str> = members.iter().map(String::as_str).collect();
+    common::untar(&dir.join(apk), &unpacked, &members);
+    members
+        .iter()
+        .map(|m| {
+            fs::read_to_string(unpacked.join(m))
+                .unwrap()
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn steps_run_as_the_build_user_with_melanges_capabilities_and_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir(d.join("recipe")).unwrap();
+    let extra = "capabilities:\n  add:\n    - CAP_SYS_ADMIN\n  drop:\n    - CAP_NET_RAW\nvars:\n  who: nobody\n  tone: calm\noptions:\n  loud:\n    vars:\n      tone: loud\n";
+    fs::write(
+        d.join("recipe/report.yaml"),
+        recipe("report", extra, REPORT),
+    )
+    .unwrap();
+    fs::write(d.join("vars.yaml"), "who: file\n").unwrap();
+    fs::write(
+        d.join("build.env"),
+        "# comment\nexport FROM_ENV_FILE=yes\nGREETING=\"from env file\"\n",
+    )
+    .unwrap();
+    ok(&build(
+        d,
+        "recipe/report.yaml",
+        "out",
+        &[
+            "--build-option",
+            "loud",
+            "--vars-file",
+            "vars.yaml",
+            "--env-file",
+            "build.env",
+            "--generate-index=false",
+        ],
+    ));
+    assert_eq!(
+        report(d, "out/x86_64/report-1.0.0-r0.apk"),
+        [
+            "1000",
+            "1000",
+            // Docker's default set, plus CAP_SYS_ADMIN, minus CAP_NET_RAW.
+            "00000000a82405fb",
+            "yes recipe file loud",
+            "65532:65532",
+        ]
+    );
+    assert!(!d.join("out/x86_64/APKINDEX.tar.gz").exists());
+
+    // run-as root; the default capabilities.
+    let extra = "vars:\n  who: root\n  tone: plain\n";
+    let root = recipe("asroot", extra, REPORT).replace(
+        "  environment:\n    GREETING: recipe\n",
+        "  environment:\n    GREETING: recipe\n  accounts:\n    run-as: root\n",
+    );
+    fs::write(d.join("recipe/asroot.yaml"), root).unwrap();
+    ok(&build(d, "recipe/asroot.yaml", "out", &[]));
+    assert_eq!(
+        report(d, "out/x86_64/asroot-1.0.0-r0.apk"),
+        [
+            "0",
+            "0",
+            "00000000a80425fb",
+            "recipe root plain",
+            "65532:65532"
+        ]
+    );
+    assert!(d.join("out/x86_64/APKINDEX.tar.gz").is_file());
+}
+
+#[test]
+fn a_step_past_the_timeout_and_an_unknown_option_fail_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir(d.join("recipe")).unwrap();
+    let slow = recipe("slow", "", "  - runs: echo started; sleep 60\n")
+        .replace("  epoch: 0\n", "  epoch: 0\n  timeout: 3s\n");
+    fs::write(d.join("recipe/slow.yaml"), slow).unwrap();
+    let started = Instant::now();
+    let err = fail(&build(d, "recipe/slow.yaml", "out", &[]));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(
+        err.contains(
+            "step `echo started; sleep 60` was stopped: the build exceeded its timeout of 3s"
+        ),
+        "{err}"
+    );
+    assert!(!d.join("out/x86_64/slow-1.0.0-r0.apk").exists());
+    assert!(!d.join("out/x86_64/APKINDEX.tar.gz").exists());
+    // --timeout replaces the recipe's.
+    let err = fail(&build(d, "recipe/slow.yaml", "out", &["--timeout", "1s"]));
+    assert!(err.contains("timeout of 1s"), "{err}");
+
+    fs::write(
+        d.join("recipe/opts.yaml"),
+        recipe(
+            "opts",
+            "options:\n  loud:\n    vars:\n      tone: loud\n",
+            "  - runs: true\n",
+        ),
+    )
+    .unwrap();
+    let err = fail(&build(
+        d,
+        "recipe/opts.yaml",
+        "out",
+        &["--build-option", "quiet"],
+    ));
+    assert!(
+        err.contains("build option `quiet` is not defined by recipe/opts.yaml (it defines: loud)"),
+        "{err}"
+    );
+    assert!(!d.join("out/x86_64").exists());
+
+    let err = fail(&build(d, "recipe/opts.yaml", "out", &["--timeout", "soon"]));
+    assert!(err.contains("--timeout `soon` is not a duration"), "{err}");
+}
+
+#[test]
+fn interactive_opens_a_shell_in_the_failed_steps_sandbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir(d.join("recipe")).unwrap();
+    fs::write(
+        d.join("recipe/broken.yaml"),
+        recipe(
+            "broken",
+            "",
+            "  - working-directory: src\n    runs: |\n      echo made > made.txt\n      false\n",
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apkforge"))
+        .args([
+            "package",
+            "build",
+            "recipe/broken.yaml",
+            "--out-dir",
+            "out",
+            "--apk-cache-dir",
+            "apkcache",
+            "-i",
+        ])
+        .current_dir(d)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"echo \"inside $(id -u) $(pwd) $(cat made.txt)\"\nexit\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("inside 1000 /home/build/src made"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
