@@ -65,7 +65,14 @@ fn git_checkout_runs_on_the_host_pinned_and_cached() {
     let repos = d.join("repos");
     fs::create_dir(&repos).unwrap();
     let repo = Repo::new(&repos, "demo");
-    let c1 = repo.commit("one", &[("version.txt", "1\n"), ("sub/a.txt", "a\n")]);
+    let c1 = repo.commit(
+        "one",
+        &[
+            ("version.txt", "1\n"),
+            ("sub/a.txt", "a\n"),
+            ("other/b.txt", "b\n"),
+        ],
+    );
     repo.tag("v1.0.0", Some("release 1.0.0"));
     let tag_object = git(&repo.work, &["rev-parse", "v1.0.0"]);
     // A fix on its own branch, cherry-picked below.
@@ -75,11 +82,28 @@ fn git_checkout_runs_on_the_host_pinned_and_cached() {
     let c2 = repo.commit("two", &[("version.txt", "2\n")]);
     let server = GitServer::start(&repos);
     let url = format!("{}/demo.git", server.url);
+    // A repository with the first one as a submodule.
+    let outer = Repo::new(&repos, "outer");
+    outer.commit("outer", &[("outer.txt", "outer\n")]);
+    git(
+        &outer.work,
+        &[
+            "-c",
+            "protocol.allow=always",
+            "submodule",
+            "add",
+            "--quiet",
+            &url,
+            "inner",
+        ],
+    );
+    let outer_commit = outer.commit("with a submodule", &[]);
 
     fs::create_dir(d.join("recipe")).unwrap();
     fs::write(d.join("recipe/local.txt"), "from the source dir\n").unwrap();
     let pipeline = format!(
-        "  - uses: git-checkout\n    with:\n      repository: {url}\n      tag: v1.0.0\n      expected-commit: {c1}\n      destination: tagged\n      cherry-picks: |\n        fixes/{fix}: a fix\n  - uses: git-checkout\n    with:\n      repository: {url}\n      branch: main\n      expected-commit: {c1}\n      destination: branch\n  - uses: git-checkout\n    with:\n      repository: {url}\n      branch: main\n      expected-commit: {c2}\n      destination: tip\n      depth: 1\n  - runs: |\n      mkdir -p ${{{{targets.destdir}}}}/usr/share/demo\n      cat tagged/version.txt tagged/fix.txt local.txt > ${{{{targets.destdir}}}}/usr/share/demo/tag.txt\n      cat branch/version.txt tip/version.txt > ${{{{targets.destdir}}}}/usr/share/demo/branch.txt\n      cat tip/.git/HEAD > ${{{{targets.destdir}}}}/usr/share/demo/head\n      [ ! -e branch/fix.txt ]\n"
+        "  - uses: git-checkout\n    with:\n      repository: {url}\n      tag: v1.0.0\n      expected-commit: {c1}\n      destination: tagged\n      cherry-picks: |\n        fixes/{fix}: a fix\n  - uses: git-checkout\n    with:\n      repository: {url}\n      branch: main\n      expected-commit: {c1}\n      destination: branch\n  - uses: git-checkout\n    with:\n      repository: {url}\n      branch: main\n      expected-commit: {c2}\n      destination: tip\n      depth: 1\n  - uses: git-checkout\n    with:\n      repository: {url}\n      branch: main\n      expected-commit: {c2}\n      expected-commit-is-branch-tip: true\n      sparse-paths: sub\n      destination: sparse\n  - uses: git-checkout\n    with:\n      repository: {}/outer.git\n      branch: main\n      expected-commit: {outer_commit}\n      recurse-submodules: true\n      destination: outer\n  - runs: |\n      test -f sparse/sub/a.txt && test ! -e sparse/other\n      test \"$(cat outer/outer.txt outer/inner/version.txt)\" = \"$(printf 'outer\\n2')\"\n      mkdir -p ${{{{targets.destdir}}}}/usr/share/demo\n      cat tagged/version.txt tagged/fix.txt local.txt > ${{{{targets.destdir}}}}/usr/share/demo/tag.txt\n      cat branch/version.txt tip/version.txt > ${{{{targets.destdir}}}}/usr/share/demo/branch.txt\n      cat tip/.git/HEAD > ${{{{targets.destdir}}}}/usr/share/demo/head\n      [ ! -e branch/fix.txt ]\n",
+        server.url
     );
     fs::write(d.join("recipe/demo.yaml"), recipe("demo", &pipeline)).unwrap();
     let out = build(d, "recipe/demo.yaml", "out", &[]);
@@ -113,7 +137,7 @@ fn git_checkout_runs_on_the_host_pinned_and_cached() {
         .collect();
     assert_eq!(
         cached.iter().filter(|n| n.ends_with(".tar")).count(),
-        3,
+        5,
         "{cached:?}"
     );
 
@@ -124,7 +148,7 @@ fn git_checkout_runs_on_the_host_pinned_and_cached() {
     assert!(!log.contains("cloning"), "{log}");
     assert_eq!(
         log.matches("checkout from the source cache").count(),
-        3,
+        5,
         "{log}"
     );
     common::assert_same_file(&d.join(apk), &d.join("again/x86_64/demo-1.0.0-r0.apk"));
@@ -210,6 +234,19 @@ fn bad_sources_are_clear_errors_and_leave_nothing_behind() {
     );
     assert!(
         err.contains(&format!("expected commit {c1} on main, found {c2}")),
+        "{err}"
+    );
+    // A branch pinned to its tip that moved on.
+    let err = attempt(
+        "moved",
+        format!(
+            "  - uses: git-checkout\n    with:\n      repository: {url}\n      branch: main\n      expected-commit: {c1}\n      expected-commit-is-branch-tip: true\n"
+        ),
+    );
+    assert!(
+        err.contains(&format!(
+            "expected commit {c1} is not the tip of branch main ({c2})"
+        )),
         "{err}"
     );
     // An unreachable server (nothing listens on port 9 of loopback).

@@ -95,7 +95,16 @@ impl Repo {
         let bare = dir.join(format!("{name}.git"));
         std::fs::create_dir_all(&work).unwrap();
         git(&work, &["init", "--quiet", "--initial-branch=main"]);
-        git(dir, &["init", "--quiet", "--bare", bare.to_str().unwrap()]);
+        git(
+            dir,
+            &[
+                "init",
+                "--quiet",
+                "--bare",
+                "--initial-branch=main",
+                bare.to_str().unwrap(),
+            ],
+        );
         git(&work, &["remote", "add", "origin", bare.to_str().unwrap()]);
         Repo { work, bare }
     }
