@@ -329,6 +329,23 @@ fn keygen_pack_sign_index_roundtrip() {
         .collect();
     assert_eq!(names, vec!["hello", "zlib"]);
     assert_eq!(idx.signatures.len(), 1);
+    // A package replaces the entry of the same name and version, whether
+    // it comes from --merge or from the arguments.
+    ok(&apkforge(
+        &[
+            "index",
+            "-o",
+            "again.tar.gz",
+            "--merge",
+            "APKINDEX.tar.gz",
+            "zlib.apk",
+            "a.apk",
+            "zlib.apk",
+        ],
+        d,
+    ));
+    let again = read_index_archive(&fs::read(d.join("again.tar.gz")).unwrap()[..]).unwrap();
+    assert_eq!(again.entries, idx.entries);
     // An unsigned index can be signed afterwards.
     ok(&apkforge(&["index", "-o", "plain.tar.gz", "a.apk"], d));
     fail(&apkforge(

@@ -1,5 +1,6 @@
 //! `apkforge index -o APKINDEX.tar.gz [--signing-key K] [--merge OLD] APK...`
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::process::ExitCode;
@@ -34,6 +35,14 @@ pub fn run(args: &IndexArgs) -> Result<ExitCode> {
             .with_context(|| format!("reading index `{}`", old.display()))?;
         entries = archive.entries;
     }
+    // Where each name+version sits in `entries`: a package replaces the
+    // entry of the same name and version (from --merge or an earlier
+    // argument), found in constant time so big repositories index linearly.
+    let mut position: HashMap<(String, String), usize> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        let key = (e.package.name.clone(), e.package.version.clone());
+        position.entry(key).or_insert(i);
+    }
     for path in &args.packages {
         let file = File::open(path).with_context(|| format!("opening `{}`", path.display()))?;
         let size = file.metadata()?.len();
@@ -45,12 +54,13 @@ pub fn run(args: &IndexArgs) -> Result<ExitCode> {
             size,
             args.rewrite_arch.as_deref(),
         );
-        let same = |e: &IndexEntry| {
-            e.package.name == entry.package.name && e.package.version == entry.package.version
-        };
-        match entries.iter_mut().find(|e| same(e)) {
-            Some(existing) => *existing = entry,
-            None => entries.push(entry),
+        let key = (entry.package.name.clone(), entry.package.version.clone());
+        match position.get(&key) {
+            Some(&i) => entries[i] = entry,
+            None => {
+                position.insert(key, entries.len());
+                entries.push(entry);
+            }
         }
     }
     // Sorted by name, then version, like apk-tools: the output does not
