@@ -92,67 +92,21 @@ impl Dependency {
 
     /// Parses one atom.
     pub fn parse(atom: &str) -> Result<Self, DependencyError> {
-        if atom.is_empty() {
-            return Err(DependencyError::Empty);
+        DependencyRef::parse(atom).map(DependencyRef::into_owned)
+    }
+
+    /// A view of this atom that borrows its text.
+    pub fn borrowed(&self) -> DependencyRef<'_> {
+        DependencyRef {
+            conflict: self.conflict,
+            name: &self.name,
+            tag: self.tag.as_deref(),
+            constraint: match &self.constraint {
+                Constraint::Any => ConstraintRef::Any,
+                Constraint::Version { op, version } => ConstraintRef::Version { op: *op, version },
+                Constraint::Checksum(sum) => ConstraintRef::Checksum(sum),
+            },
         }
-        if atom.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(DependencyError::BadCharacter(atom.to_string()));
-        }
-        let (conflict, rest) = match atom.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, atom),
-        };
-        let (name_tag, op_version) = match rest.find(is_comparer) {
-            Some(i) => (&rest[..i], Some(&rest[i..])),
-            None => (rest, None),
-        };
-        let (name, mut tag) = split_tag(atom, name_tag)?;
-        if name.is_empty() {
-            return Err(DependencyError::NoName(atom.to_string()));
-        }
-        let constraint = match op_version {
-            None => Constraint::Any,
-            Some(ov) => {
-                let op_len = ov.find(|c| !is_comparer(c)).unwrap_or(ov.len());
-                let (op_text, version) = ov.split_at(op_len);
-                // apko's form puts the tag after the version.
-                let version = match version.split_once('@') {
-                    Some((v, t)) if tag.is_none() => {
-                        // A tag holding `<>=~` could not be written back in
-                        // front of the operator.
-                        if t.is_empty() || t.contains(is_comparer) {
-                            return Err(DependencyError::BadTag(atom.to_string()));
-                        }
-                        tag = Some(t.to_string());
-                        v
-                    }
-                    _ => version,
-                };
-                if version.is_empty() {
-                    return Err(DependencyError::NoVersion(atom.to_string()));
-                }
-                let op = VersionOp::parse(op_text).ok_or_else(|| DependencyError::BadOperator {
-                    atom: atom.to_string(),
-                    op: op_text.to_string(),
-                })?;
-                // Exactly less-or-greater, however spelled (`><`, `<>`), pins
-                // a checksum, as in apk-tools.
-                if op.as_str() == "><" {
-                    Constraint::Checksum(version.to_string())
-                } else {
-                    Constraint::Version {
-                        op,
-                        version: version.to_string(),
-                    }
-                }
-            }
-        };
-        Ok(Dependency {
-            conflict,
-            name: name.to_string(),
-            tag,
-            constraint,
-        })
     }
 
     /// Like [`Dependency::parse`], but also rejects versions apk considers
@@ -190,11 +144,150 @@ impl Dependency {
     }
 }
 
-fn split_tag<'a>(atom: &str, s: &'a str) -> Result<(&'a str, Option<String>), DependencyError> {
+fn split_tag<'a>(atom: &str, s: &'a str) -> Result<(&'a str, Option<&'a str>), DependencyError> {
     match s.split_once('@') {
         Some((_, "")) => Err(DependencyError::BadTag(atom.to_string())),
-        Some((name, tag)) => Ok((name, Some(tag.to_string()))),
+        Some((name, tag)) => Ok((name, Some(tag))),
         None => Ok((s, None)),
+    }
+}
+
+/// The version part of a [`DependencyRef`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConstraintRef<'a> {
+    /// Any version.
+    Any,
+    /// `op version`.
+    Version {
+        /// The operator.
+        op: VersionOp,
+        /// The version, as written.
+        version: &'a str,
+    },
+    /// `><Q1...`.
+    Checksum(&'a str),
+}
+
+/// A dependency atom that borrows its text: parsing one allocates nothing,
+/// so a resolver can read the atoms of thousands of index records cheaply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DependencyRef<'a> {
+    /// `!name`.
+    pub conflict: bool,
+    /// Package or virtual name.
+    pub name: &'a str,
+    /// Repository tag.
+    pub tag: Option<&'a str>,
+    /// Version constraint.
+    pub constraint: ConstraintRef<'a>,
+}
+
+impl<'a> DependencyRef<'a> {
+    /// Parses one atom (the grammar of [`Dependency::parse`]).
+    pub fn parse(atom: &'a str) -> Result<Self, DependencyError> {
+        if atom.is_empty() {
+            return Err(DependencyError::Empty);
+        }
+        // Printable ASCII (the usual case) needs no character decoding.
+        let plain = atom.bytes().all(|b| b > b' ' && b < 0x7f);
+        if !plain && atom.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(DependencyError::BadCharacter(atom.to_string()));
+        }
+        let (conflict, rest) = match atom.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, atom),
+        };
+        // The comparers are ASCII, so a byte search finds the same place.
+        let first_comparer = rest
+            .bytes()
+            .position(|b| matches!(b, b'<' | b'>' | b'=' | b'~'));
+        let (name_tag, op_version) = match first_comparer {
+            Some(i) => (&rest[..i], Some(&rest[i..])),
+            None => (rest, None),
+        };
+        let (name, mut tag) = split_tag(atom, name_tag)?;
+        if name.is_empty() {
+            return Err(DependencyError::NoName(atom.to_string()));
+        }
+        let constraint = match op_version {
+            None => ConstraintRef::Any,
+            Some(ov) => {
+                let op_len = ov.find(|c| !is_comparer(c)).unwrap_or(ov.len());
+                let (op_text, version) = ov.split_at(op_len);
+                // apko's form puts the tag after the version.
+                let version = match version.split_once('@') {
+                    Some((v, t)) if tag.is_none() => {
+                        // A tag holding `<>=~` could not be written back in
+                        // front of the operator.
+                        if t.is_empty() || t.contains(is_comparer) {
+                            return Err(DependencyError::BadTag(atom.to_string()));
+                        }
+                        tag = Some(t);
+                        v
+                    }
+                    _ => version,
+                };
+                if version.is_empty() {
+                    return Err(DependencyError::NoVersion(atom.to_string()));
+                }
+                let op = VersionOp::parse(op_text).ok_or_else(|| DependencyError::BadOperator {
+                    atom: atom.to_string(),
+                    op: op_text.to_string(),
+                })?;
+                // Exactly less-or-greater, however spelled (`><`, `<>`), pins
+                // a checksum, as in apk-tools.
+                if op.as_str() == "><" {
+                    ConstraintRef::Checksum(version)
+                } else {
+                    ConstraintRef::Version { op, version }
+                }
+            }
+        };
+        Ok(DependencyRef {
+            conflict,
+            name,
+            tag,
+            constraint,
+        })
+    }
+
+    /// Parses a space-separated list of atoms, stopping at the first bad one.
+    pub fn parse_list(list: &'a str) -> impl Iterator<Item = Result<Self, DependencyError>> + 'a {
+        list.split_ascii_whitespace().map(DependencyRef::parse)
+    }
+
+    /// The owned atom.
+    pub fn into_owned(self) -> Dependency {
+        Dependency {
+            conflict: self.conflict,
+            name: self.name.to_string(),
+            tag: self.tag.map(str::to_string),
+            constraint: match self.constraint {
+                ConstraintRef::Any => Constraint::Any,
+                ConstraintRef::Version { op, version } => Constraint::Version {
+                    op,
+                    version: version.to_string(),
+                },
+                ConstraintRef::Checksum(sum) => Constraint::Checksum(sum.to_string()),
+            },
+        }
+    }
+}
+
+impl fmt::Display for DependencyRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.conflict {
+            f.write_str("!")?;
+        }
+        f.write_str(self.name)?;
+        if let Some(tag) = self.tag {
+            write!(f, "@{tag}")?;
+        }
+        match self.constraint {
+            ConstraintRef::Any => Ok(()),
+            ConstraintRef::Version { op, version } => write!(f, "{op}{version}"),
+            ConstraintRef::Checksum(sum) => write!(f, "><{sum}"),
+        }
     }
 }
 
@@ -207,18 +300,7 @@ impl FromStr for Dependency {
 
 impl fmt::Display for Dependency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.conflict {
-            f.write_str("!")?;
-        }
-        f.write_str(&self.name)?;
-        if let Some(tag) = &self.tag {
-            write!(f, "@{tag}")?;
-        }
-        match &self.constraint {
-            Constraint::Any => Ok(()),
-            Constraint::Version { op, version } => write!(f, "{op}{version}"),
-            Constraint::Checksum(sum) => write!(f, "><{sum}"),
-        }
+        self.borrowed().fmt(f)
     }
 }
 

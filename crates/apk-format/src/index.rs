@@ -51,48 +51,91 @@ pub(crate) fn excerpt(s: &str) -> String {
     out
 }
 
-/// Parses an APKINDEX text.
-pub fn parse_index(text: &str) -> Result<Vec<IndexEntry>, IndexError> {
-    let mut entries = Vec::new();
-    let mut current: Option<IndexEntry> = None;
-    let mut last_line = 0;
-    for (i, line) in lines(text).enumerate() {
-        let line_no = i + 1;
-        if line.is_empty() {
-            if let Some(entry) = current.take() {
-                finish(entry, line_no - 1, &mut entries)?;
+/// One record of an APKINDEX text: a run of non-empty lines, and where
+/// it is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawRecord<'a> {
+    /// From the start of the first line to the end of the last.
+    pub(crate) text: &'a str,
+    /// Byte offset of `text` in the whole index text.
+    pub(crate) offset: usize,
+    /// 1-based number of the first line.
+    pub(crate) first_line: usize,
+    /// 1-based number of the last line.
+    pub(crate) last_line: usize,
+}
+
+impl<'a> RawRecord<'a> {
+    /// The fields with their 1-based line numbers; a line that is not
+    /// `X:value` is an error.
+    pub(crate) fn fields(self) -> impl Iterator<Item = Result<(usize, u8, &'a str), IndexError>> {
+        lines(self.text).enumerate().map(move |(i, line)| {
+            let line_no = self.first_line + i;
+            split_field(line)
+                .map(|(letter, value)| (line_no, letter, value))
+                .ok_or_else(|| IndexError::BadLine {
+                    line: line_no,
+                    text: excerpt(line),
+                })
+        })
+    }
+}
+
+/// Splits an APKINDEX text into records (runs of non-empty lines).
+pub(crate) fn raw_records(text: &str) -> impl Iterator<Item = RawRecord<'_>> {
+    let mut offset = 0;
+    let mut line_no = 0;
+    std::iter::from_fn(move || {
+        let mut record: Option<RawRecord<'_>> = None;
+        while offset < text.len() {
+            let rest = &text[offset..];
+            let len = rest.find('\n').map_or(rest.len(), |i| i + 1);
+            let raw = &rest[..len];
+            let here = offset;
+            offset += len;
+            line_no += 1;
+            if raw.trim_end_matches(['\n', '\r']).is_empty() {
+                if record.is_some() {
+                    break;
+                }
+                continue;
             }
-            continue;
-        }
-        let Some((letter, value)) = split_field(line) else {
-            return Err(IndexError::BadLine {
-                line: line_no,
-                text: excerpt(line),
+            let r = record.get_or_insert(RawRecord {
+                text: "",
+                offset: here,
+                first_line: line_no,
+                last_line: line_no,
             });
-        };
-        let entry = current.get_or_insert_with(IndexEntry::default);
+            r.text = &text[r.offset..here + raw.trim_end_matches('\n').len()];
+            r.last_line = line_no;
+        }
+        record
+    })
+}
+
+/// Parses one record fully.
+pub(crate) fn parse_record(raw: RawRecord<'_>) -> Result<IndexEntry, IndexError> {
+    let mut entry = IndexEntry::default();
+    for field in raw.fields() {
+        let (line, letter, value) = field?;
         entry
             .package
             .set_field(letter, value, &mut entry.layout)
-            .map_err(|source| IndexError::Field {
-                line: line_no,
-                source,
-            })?;
-        last_line = line_no;
+            .map_err(|source| IndexError::Field { line, source })?;
     }
-    if let Some(entry) = current {
-        finish(entry, last_line, &mut entries)?;
-    }
-    Ok(entries)
-}
-
-fn finish(entry: IndexEntry, line: usize, out: &mut Vec<IndexEntry>) -> Result<(), IndexError> {
     entry
         .package
         .check_required()
-        .map_err(|source| IndexError::Incomplete { line, source })?;
-    out.push(entry);
-    Ok(())
+        .map_err(|source| IndexError::Incomplete {
+            line: raw.last_line,
+            source,
+        })?;
+    Ok(entry)
+}
+
+/// Parses an APKINDEX text.
+pub fn parse_index(text: &str) -> Result<Vec<IndexEntry>, IndexError> {
+    raw_records(text).map(parse_record).collect()
 }
 
 /// Writes an APKINDEX text: each record followed by a blank line.

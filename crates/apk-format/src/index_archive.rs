@@ -9,6 +9,7 @@ use flate2::bufread::GzDecoder;
 use sha2::{Digest, Sha256};
 
 use crate::index::{IndexEntry, IndexError, parse_index, write_index};
+use crate::index_text::IndexText;
 use crate::package_read::{SignatureStatus, verify_signatures};
 use crate::package_write::{gzip_encoder, signature_member};
 use crate::signing::{KeyError, Keyring, Signature, SignatureAlgorithm, SigningKey};
@@ -74,7 +75,9 @@ fn read_member<R: BufRead>(src: &mut R) -> Result<Member, IndexArchiveError> {
     for entry in archive.entries().map_err(IndexArchiveError::Corrupt)? {
         let mut entry = entry.map_err(IndexArchiveError::Corrupt)?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let mut content = Vec::new();
+        // The header's size only sizes the buffer (bounded: it is untrusted).
+        let hint = entry.size().min(64 << 20) as usize;
+        let mut content = Vec::with_capacity(hint);
         entry
             .read_to_end(&mut content)
             .map_err(IndexArchiveError::Corrupt)?;
@@ -93,8 +96,63 @@ fn read_member<R: BufRead>(src: &mut R) -> Result<Member, IndexArchiveError> {
     Ok(member)
 }
 
+/// An index archive whose APKINDEX is kept as checked text (see
+/// [`IndexText`]): what resolution reads.
+#[derive(Debug, Clone)]
+pub struct IndexArchiveText {
+    /// Signatures from the first member (empty when unsigned).
+    pub signatures: Vec<Signature>,
+    /// Digest of the signed bytes (everything after the signature member).
+    pub signed_digest: RangeDigest,
+    /// `DESCRIPTION` content.
+    pub description: Option<String>,
+    /// The packages.
+    pub index: IndexText,
+}
+
+impl IndexArchiveText {
+    /// Checks the signature against `keyring`.
+    pub fn verify(&self, keyring: &Keyring) -> SignatureStatus {
+        verify_signatures(&self.signatures, keyring, &self.signed_digest)
+    }
+}
+
 /// Reads (and parses) an index archive.
 pub fn read_index_archive<R: BufRead>(reader: R) -> Result<IndexArchive, IndexArchiveError> {
+    let parts = read_parts(reader)?;
+    let text = std::str::from_utf8(&parts.text).map_err(|_| IndexArchiveError::NotUtf8)?;
+    let entries = parse_index(text)?;
+    Ok(IndexArchive {
+        signatures: parts.signatures,
+        signed_digest: parts.signed_digest,
+        description: parts.description,
+        entries,
+    })
+}
+
+/// Reads an index archive, checking its APKINDEX but parsing records only
+/// on demand.
+pub fn read_index_archive_text<R: BufRead>(
+    reader: R,
+) -> Result<IndexArchiveText, IndexArchiveError> {
+    let parts = read_parts(reader)?;
+    let text = String::from_utf8(parts.text).map_err(|_| IndexArchiveError::NotUtf8)?;
+    Ok(IndexArchiveText {
+        signatures: parts.signatures,
+        signed_digest: parts.signed_digest,
+        description: parts.description,
+        index: IndexText::parse(text)?,
+    })
+}
+
+struct Parts {
+    signatures: Vec<Signature>,
+    signed_digest: RangeDigest,
+    description: Option<String>,
+    text: Vec<u8>,
+}
+
+fn read_parts<R: BufRead>(reader: R) -> Result<Parts, IndexArchiveError> {
     let mut src = HashingBufReader::new(reader);
     src.start(false, false);
     let first = read_member(&mut src)?;
@@ -137,14 +195,11 @@ pub fn read_index_archive<R: BufRead>(reader: R) -> Result<IndexArchive, IndexAr
             _ => {}
         }
     }
-    let text = index_text.ok_or(IndexArchiveError::NoIndex)?;
-    let text = std::str::from_utf8(&text).map_err(|_| IndexArchiveError::NotUtf8)?;
-    let entries = parse_index(text)?;
-    Ok(IndexArchive {
+    Ok(Parts {
         signatures,
         signed_digest,
         description,
-        entries,
+        text: index_text.ok_or(IndexArchiveError::NoIndex)?,
     })
 }
 

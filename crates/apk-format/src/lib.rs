@@ -10,6 +10,7 @@ pub mod adb;
 pub mod dependency;
 pub mod index;
 pub mod index_archive;
+pub mod index_text;
 pub mod installed;
 pub mod package_read;
 pub mod package_write;
@@ -20,7 +21,7 @@ pub mod stream;
 pub mod tar_write;
 pub mod version;
 
-pub use dependency::{Constraint, Dependency};
+pub use dependency::{Constraint, ConstraintRef, Dependency, DependencyRef};
 pub use index::IndexEntry;
 pub use pkginfo::PkgInfo;
 pub use record::PackageRecord;

@@ -1,7 +1,7 @@
 //! Package metadata shared by APKINDEX entries, the installed database and
 //! `.PKGINFO`, plus the `X:value` field codec used by the first two.
 
-use crate::dependency::{self, Dependency, DependencyError};
+use crate::dependency::{self, Dependency, DependencyError, DependencyRef};
 
 /// Metadata of one package, independent of where it was read from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -102,6 +102,14 @@ fn parse_deps(letter: u8, value: &str) -> Result<Vec<Dependency>, FieldError> {
     })
 }
 
+/// The atoms of an `i:` value: apko writes them as a Go slice (`[a b]`).
+pub fn install_if_list(value: &str) -> &str {
+    value
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(value)
+}
+
 /// How an `i:` value was written: apko prints it as a Go slice (`i:[a b]`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum InstallIfStyle {
@@ -146,10 +154,9 @@ impl PackageRecord {
             b'D' => self.depends = parse_deps(letter, value)?,
             b'p' => self.provides = parse_deps(letter, value)?,
             b'i' => {
-                let inner = value.strip_prefix('[').and_then(|v| v.strip_suffix(']'));
-                if let Some(inner) = inner {
+                if install_if_list(value).len() != value.len() {
                     layout.install_if_style = InstallIfStyle::GoSlice;
-                    self.install_if = parse_deps(letter, inner)?;
+                    self.install_if = parse_deps(letter, install_if_list(value))?;
                 } else {
                     self.install_if = parse_deps(letter, value)?;
                     // A plain list whose text would be written back looking
@@ -168,6 +175,26 @@ impl PackageRecord {
         }
         layout.order.push(letter);
         Ok(())
+    }
+
+    /// Checks one `X:value` field the way [`PackageRecord::set_field`]
+    /// would apply it, without keeping anything: `set_field` fails on a
+    /// field exactly when this does.
+    pub fn check_field(letter: u8, value: &str) -> Result<(), FieldError> {
+        let deps = |list: &str| {
+            DependencyRef::parse_list(list)
+                .try_for_each(|d| d.map(drop))
+                .map_err(|source| FieldError::BadDependency {
+                    letter: letter as char,
+                    source,
+                })
+        };
+        match letter {
+            b't' | b'S' | b'I' | b'k' | b'q' => parse_number(letter, value).map(drop),
+            b'D' | b'p' | b'r' => deps(value),
+            b'i' => deps(install_if_list(value)),
+            _ => Ok(()),
+        }
     }
 
     /// Checks the fields every package record must have.

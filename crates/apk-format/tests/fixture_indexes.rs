@@ -7,7 +7,7 @@ use std::io::BufReader;
 use std::path::Path;
 
 use apk_format::index::{entry_for_package, parse_index, write_index};
-use apk_format::index_archive::{IndexArchive, read_index_archive};
+use apk_format::index_archive::{IndexArchive, read_index_archive, read_index_archive_text};
 use apk_format::installed::{parse_installed, write_installed};
 use apk_format::package_read::{PackageReader, SignatureStatus};
 
@@ -41,6 +41,27 @@ fn all_fixture_indexes_parse_and_roundtrip() {
         let entries = parse_index(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(!entries.is_empty());
         assert_eq!(parse_index(&write_index(&entries)).unwrap(), entries);
+    }
+}
+
+/// The lazily parsed form of every fixture index holds the same records,
+/// and the same signature digest, as the full parse.
+#[test]
+fn text_indexes_match_full_parse() {
+    let fx = common::fixtures();
+    for path in common::files_with_suffix(&fx, "APKINDEX.tar.gz") {
+        let full = read(&path);
+        let lazy = read_index_archive_text(BufReader::new(File::open(&path).unwrap())).unwrap();
+        assert_eq!(lazy.index.entries(), full.entries, "{}", path.display());
+        assert_eq!(lazy.signed_digest, full.signed_digest);
+        assert_eq!(lazy.description, full.description);
+        for (i, e) in full.entries.iter().enumerate() {
+            let f = lazy.index.fields(i);
+            assert_eq!(
+                (f.name, f.version),
+                (e.package.name.as_str(), e.package.version.as_str())
+            );
+        }
     }
 }
 
