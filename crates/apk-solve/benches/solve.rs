@@ -7,7 +7,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use apk_format::Dependency;
-use apk_format::index_archive::read_index_archive;
+use apk_format::index_archive::{read_index_archive, read_index_archive_text};
 use apk_solve::{Repository, Solver, resolve};
 
 #[global_allocator]
@@ -25,14 +25,41 @@ fn fixtures() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
 }
 
-fn load_snapshot() -> Vec<Repository> {
-    let fx = fixtures();
+fn snapshot_path(repo: &str) -> PathBuf {
+    fixtures().join(format!(
+        "alpine-3.19-snapshot/{repo}/x86_64/APKINDEX.tar.gz"
+    ))
+}
+
+/// Both indexes kept as checked text, as image builds read them.
+fn load_snapshot_text() -> Vec<Repository> {
     ["main", "community"]
         .iter()
         .map(|r| {
-            let path = fx.join(format!("alpine-3.19-snapshot/{r}/x86_64/APKINDEX.tar.gz"));
-            let archive = read_index_archive(BufReader::new(File::open(&path).unwrap())).unwrap();
-            Repository::new(*r, archive.entries.into_iter().map(|e| e.package).collect())
+            let file = File::open(snapshot_path(r)).unwrap();
+            Repository::new(
+                *r,
+                read_index_archive_text(BufReader::new(file)).unwrap().index,
+            )
+        })
+        .collect()
+}
+
+/// Both indexes parsed into records.
+fn load_snapshot() -> Vec<Repository> {
+    ["main", "community"]
+        .iter()
+        .map(|r| {
+            let file = File::open(snapshot_path(r)).unwrap();
+            let archive = read_index_archive(BufReader::new(file)).unwrap();
+            Repository::new(
+                *r,
+                archive
+                    .entries
+                    .into_iter()
+                    .map(|e| e.package)
+                    .collect::<Vec<_>>(),
+            )
         })
         .collect()
 }
@@ -41,19 +68,27 @@ fn world() -> Vec<Dependency> {
     Dependency::parse_list(WORLD).unwrap()
 }
 
-/// Loading both index archives from disk (gunzip, untar, hash, parse),
+/// Loading both index archives from disk (gunzip, untar, hash, check),
 /// indexing them and resolving the world: what an image build pays.
 #[divan::bench(sample_count = 20)]
 fn load_and_resolve() -> usize {
+    let repos = load_snapshot_text();
+    let w = world();
+    resolve(&repos, &w).unwrap().packages.len()
+}
+
+/// The same with every record parsed up front.
+#[divan::bench(sample_count = 20)]
+fn load_records_and_resolve() -> usize {
     let repos = load_snapshot();
     let w = world();
     resolve(&repos, &w).unwrap().packages.len()
 }
 
-/// Indexing + resolving, indexes already parsed.
+/// Indexing + resolving, indexes already read.
 #[divan::bench(sample_count = 50)]
 fn resolve_only(bencher: divan::Bencher) {
-    let repos = load_snapshot();
+    let repos = load_snapshot_text();
     let w = world();
     bencher.bench(|| resolve(&repos, &w).unwrap().packages.len());
 }
@@ -61,14 +96,14 @@ fn resolve_only(bencher: divan::Bencher) {
 /// Building the name/provides index alone.
 #[divan::bench(sample_count = 50)]
 fn index_only(bencher: divan::Bencher) {
-    let repos = load_snapshot();
+    let repos = load_snapshot_text();
     bencher.bench(|| Solver::new(&repos));
 }
 
 /// Resolving with an index built beforehand.
 #[divan::bench(sample_count = 50)]
 fn resolve_prebuilt_index(bencher: divan::Bencher) {
-    let repos = load_snapshot();
+    let repos = load_snapshot_text();
     let w = world();
     let solver = Solver::new(&repos);
     bencher.bench(|| solver.resolve(&w).unwrap().packages.len());

@@ -92,16 +92,72 @@ mod selection;
 mod solver;
 mod walk;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
+use apk_format::index_text::IndexText;
 use apk_format::{Dependency, PackageRecord};
 
 pub use error::{Candidate, Exclusion, Problem, Root, SolveError, Step};
 
 use index::Index;
 
+/// The packages of a repository, in index order.
+#[derive(Clone, Debug)]
+pub enum Packages {
+    /// Parsed records.
+    Records(Vec<PackageRecord>),
+    /// A checked index text: the resolver reads the fields it needs in
+    /// place, and records are parsed only for the packages asked for.
+    Index(IndexText),
+}
+
+impl Packages {
+    /// Number of packages.
+    pub fn len(&self) -> usize {
+        match self {
+            Packages::Records(r) => r.len(),
+            Packages::Index(t) => t.len(),
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The record of package `i` (parsed now for an index text).
+    ///
+    /// # Panics
+    /// When `i` is out of range.
+    pub fn record(&self, i: usize) -> Cow<'_, PackageRecord> {
+        match self {
+            Packages::Records(r) => Cow::Borrowed(&r[i]),
+            Packages::Index(t) => Cow::Owned(t.record(i)),
+        }
+    }
+}
+
+impl Default for Packages {
+    fn default() -> Self {
+        Packages::Records(Vec::new())
+    }
+}
+
+impl From<Vec<PackageRecord>> for Packages {
+    fn from(records: Vec<PackageRecord>) -> Self {
+        Packages::Records(records)
+    }
+}
+
+impl From<IndexText> for Packages {
+    fn from(text: IndexText) -> Self {
+        Packages::Index(text)
+    }
+}
+
 /// One repository: its packages, and how to name it in messages.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Repository {
     /// The repository URL or path, for messages.
     pub name: String,
@@ -109,16 +165,16 @@ pub struct Repository {
     /// world atom carries the tag (or they are reached from such an atom).
     pub tag: Option<String>,
     /// Its packages, in index order.
-    pub packages: Vec<PackageRecord>,
+    pub packages: Packages,
 }
 
 impl Repository {
     /// An untagged repository.
-    pub fn new(name: impl Into<String>, packages: Vec<PackageRecord>) -> Self {
+    pub fn new(name: impl Into<String>, packages: impl Into<Packages>) -> Self {
         Repository {
             name: name.into(),
             tag: None,
-            packages,
+            packages: packages.into(),
         }
     }
 
@@ -126,12 +182,12 @@ impl Repository {
     pub fn pinned(
         name: impl Into<String>,
         tag: impl Into<String>,
-        packages: Vec<PackageRecord>,
+        packages: impl Into<Packages>,
     ) -> Self {
         Repository {
             name: name.into(),
             tag: Some(tag.into()),
-            packages,
+            packages: packages.into(),
         }
     }
 }
@@ -150,8 +206,8 @@ impl PackageId {
     ///
     /// # Panics
     /// When the id does not belong to `repos`.
-    pub fn record(self, repos: &[Repository]) -> &PackageRecord {
-        &repos[self.repo].packages[self.index]
+    pub fn record(self, repos: &[Repository]) -> Cow<'_, PackageRecord> {
+        repos[self.repo].packages.record(self.index)
     }
 }
 
@@ -165,7 +221,7 @@ pub struct Resolution {
 
 impl Resolution {
     /// The records, in install order.
-    pub fn records<'r>(&self, repos: &'r [Repository]) -> Vec<&'r PackageRecord> {
+    pub fn records<'r>(&self, repos: &'r [Repository]) -> Vec<Cow<'r, PackageRecord>> {
         self.packages.iter().map(|id| id.record(repos)).collect()
     }
 }
@@ -181,7 +237,7 @@ impl<'a> Solver<'a> {
     /// Indexes `repos` (every package under its name and provides).
     pub fn new(repos: &'a [Repository]) -> Self {
         let index = Index::new(repos);
-        let excluded = vec![None; index.pkgs.len()];
+        let excluded = vec![None; index.len()];
         Solver { index, excluded }
     }
 
@@ -189,7 +245,7 @@ impl<'a> Solver<'a> {
     pub fn resolve(&self, world: &[Dependency]) -> Result<Resolution, SolveError> {
         let pids = solver::solve(&self.index, &self.excluded, world)?;
         Ok(Resolution {
-            packages: pids.iter().map(|&p| self.index.ids[p as usize]).collect(),
+            packages: pids.iter().map(|&p| self.index.id(p)).collect(),
         })
     }
 }
@@ -215,16 +271,18 @@ pub fn resolve_multi_arch(
     let available: Vec<HashSet<(&str, &str)>> = solvers
         .iter()
         .map(|s| {
-            s.index
-                .pkgs
-                .iter()
-                .map(|p| (p.name.as_str(), p.version.as_str()))
+            (0..s.index.len() as u32)
+                .map(|pid| {
+                    let p = s.index.pkg(pid);
+                    (p.name, p.version)
+                })
                 .collect()
         })
         .collect();
     for (a, solver) in solvers.iter_mut().enumerate() {
-        for (pid, pkg) in solver.index.pkgs.iter().enumerate() {
-            let key = (pkg.name.as_str(), pkg.version.as_str());
+        for pid in 0..solver.index.len() {
+            let p = solver.index.pkg(pid as u32);
+            let key = (p.name, p.version);
             solver.excluded[pid] = (0..per_arch.len())
                 .find(|&b| b != a && !available[b].contains(&key))
                 .map(|b| per_arch[b].0.as_str());

@@ -1,26 +1,22 @@
 //! The selection as a whole: which `install_if` packages it triggers
 //! (phase 3) and whether it is consistent (phase 4).
 
-use std::collections::HashMap;
-
-use apk_format::Dependency;
+use apk_format::DependencyRef;
 
 use crate::error::Problem;
-use crate::index::{NameId, Pid, Want, provide_version};
+use crate::index::{FastMap, NameId, Pid, Want};
 use crate::solver::{Chosen, Install, Run};
 
 impl<'a> Run<'_, 'a> {
     /// Every name the selected packages have or provide → those packages.
-    pub(crate) fn names_index(&self, list: &[Pid]) -> HashMap<NameId, Vec<Pid>> {
-        let mut by_name: HashMap<NameId, Vec<Pid>> = HashMap::new();
+    pub(crate) fn names_index(&self, list: &[Pid]) -> FastMap<NameId, Vec<Pid>> {
+        let mut by_name: FastMap<NameId, Vec<Pid>> = FastMap::default();
         for &pid in list {
             by_name.entry(self.ix.name_of(pid)).or_default().push(pid);
-            for p in &self.ix.pkg(pid).provides {
-                if let Some(nid) = self.ix.name(&p.name) {
-                    let v = by_name.entry(nid).or_default();
-                    if v.last() != Some(&pid) {
-                        v.push(pid);
-                    }
+            for p in self.ix.provides(pid) {
+                let v = by_name.entry(p.name).or_default();
+                if v.last() != Some(&pid) {
+                    v.push(pid);
                 }
             }
         }
@@ -28,9 +24,9 @@ impl<'a> Run<'_, 'a> {
     }
 
     /// Is an atom met by the selection (`!` atoms: matched by nothing)?
-    fn atom_met(&self, sel: &HashMap<NameId, Vec<Pid>>, atom: &Dependency) -> bool {
+    fn atom_met(&self, sel: &FastMap<NameId, Vec<Pid>>, atom: DependencyRef<'_>) -> bool {
         let want = Want::of(atom);
-        let found = self.ix.name(&atom.name).is_some_and(|nid| {
+        let found = self.ix.name(atom.name).is_some_and(|nid| {
             sel.get(&nid)
                 .is_some_and(|v| v.iter().any(|&p| self.ix.matches(p, nid, &want)))
         });
@@ -56,7 +52,7 @@ impl<'a> Run<'_, 'a> {
                 && ix.tag(c).is_none_or(|t| tags.contains(&t))
                 && ix.pkg(c).install_if.iter().all(|a| self.atom_met(&sel, a))
         });
-        cands.sort_by(|&a, &b| ix.pkg(a).name.cmp(&ix.pkg(b).name).then(a.cmp(&b)));
+        cands.sort_by(|&a, &b| ix.name_str(a).cmp(ix.name_str(b)).then(a.cmp(&b)));
         let existing = chosen.snapshot(ix);
         let mut out = Vec::new();
         for group in cands.chunk_by(|&a, &b| ix.name_of(a) == ix.name_of(b)) {
@@ -68,7 +64,7 @@ impl<'a> Run<'_, 'a> {
     /// Are `pid`'s install_if atoms still met? Only `!` atoms can stop
     /// holding as packages are added.
     pub(crate) fn still_triggered(&self, pid: Pid, install: &Install) -> bool {
-        let atoms = &self.ix.pkg(pid).install_if;
+        let atoms = self.ix.pkg(pid).install_if;
         if !atoms.iter().any(|a| a.conflict) {
             return true;
         }
@@ -79,19 +75,19 @@ impl<'a> Run<'_, 'a> {
     /// Phase 4: one package per name and versioned provide, no `!`
     /// conflict matched (a package never conflicts with itself), every
     /// dependency met.
-    pub(crate) fn check(&self, list: &[Pid], world: &'a [Dependency]) -> Result<(), Box<Problem>> {
+    pub(crate) fn check(
+        &self,
+        list: &[Pid],
+        world: &[DependencyRef<'a>],
+    ) -> Result<(), Box<Problem>> {
         let ix = self.ix;
         let label = |p: Pid| ix.label(p);
-        let mut claims: HashMap<NameId, Pid> = HashMap::new();
+        let mut claims: FastMap<NameId, Pid> = FastMap::default();
         for &pid in list {
-            let provided = ix
-                .pkg(pid)
-                .provides
-                .iter()
-                .filter(|p| provide_version(p).is_some());
+            let provided = ix.provides(pid).iter().filter(|p| p.is_versioned());
             let names = [ix.name_of(pid)]
                 .into_iter()
-                .chain(provided.filter_map(|p| ix.name(&p.name)));
+                .chain(provided.map(|p| p.name));
             for nid in names {
                 match claims.insert(nid, pid) {
                     Some(o) if o != pid => {
@@ -106,7 +102,7 @@ impl<'a> Run<'_, 'a> {
             }
         }
         let sel = self.names_index(list);
-        let conflicts = world.iter().filter(|d| d.conflict).map(|d| (None, d));
+        let conflicts = world.iter().filter(|d| d.conflict).map(|&d| (None, d));
         let declared = list.iter().flat_map(|&p| {
             ix.pkg(p)
                 .depends
@@ -115,7 +111,7 @@ impl<'a> Run<'_, 'a> {
                 .map(move |d| (Some(p), d))
         });
         for (by, dep) in conflicts.chain(declared) {
-            let Some(nid) = ix.name(&dep.name) else {
+            let Some(nid) = ix.name(dep.name) else {
                 continue;
             };
             let want = Want::of(dep);
@@ -123,10 +119,11 @@ impl<'a> Run<'_, 'a> {
                 if Some(p) != by && ix.matches(p, nid, &want) {
                     return Err(Box::new(Problem::Conflict {
                         package: by.map(label),
-                        conflict: Dependency {
+                        conflict: DependencyRef {
                             conflict: false,
-                            ..dep.clone()
-                        },
+                            ..dep
+                        }
+                        .into_owned(),
                         selected: label(p),
                     }));
                 }
@@ -134,7 +131,7 @@ impl<'a> Run<'_, 'a> {
         }
         for &pid in list {
             for dep in ix.pkg(pid).depends.iter().filter(|d| !d.conflict) {
-                let met = ix.name(&dep.name).is_some_and(|nid| {
+                let met = ix.name(dep.name).is_some_and(|nid| {
                     ix.has_name(pid, nid)
                         || sel.get(&nid).is_some_and(|v| {
                             let want = Want::of(dep);
@@ -144,7 +141,7 @@ impl<'a> Run<'_, 'a> {
                 if !met {
                     return Err(Box::new(Problem::Unsatisfied {
                         package: label(pid),
-                        dependency: dep.clone(),
+                        dependency: dep.into_owned(),
                     }));
                 }
             }

@@ -12,24 +12,23 @@
 //!    matched, every dependency met.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
-use apk_format::{Dependency, version};
+use apk_format::{Dependency, DependencyRef, version};
 
 use crate::error::{Candidate, Exclusion, Problem, Root, SolveError, Step};
-use crate::index::{Index, NameId, Pid, Want, provide_version};
+use crate::index::{FastMap, Index, NameId, Pid, Want};
 
 /// Why a package was disqualified (apko's `dq` map).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Reason<'a> {
     /// A versioned (or checksum) requirement it does not meet.
     Version {
-        dep: &'a Dependency,
+        dep: DependencyRef<'a>,
         by: Option<Pid>,
     },
     /// A `!conflict` that matches it.
     Conflict {
-        dep: &'a Dependency,
+        dep: DependencyRef<'a>,
         by: Option<Pid>,
     },
     /// Another chosen package provides one of its names.
@@ -42,16 +41,16 @@ pub(crate) enum Reason<'a> {
 /// the "existing" preference of apko's candidate order.
 #[derive(Clone, Default)]
 pub(crate) struct Existing<'a> {
-    pub(crate) by_name: HashMap<NameId, Pid>,
-    origins: HashMap<&'a str, &'a str>,
+    pub(crate) by_name: FastMap<NameId, Pid>,
+    origins: FastMap<&'a str, &'a str>,
 }
 
 impl<'a> Existing<'a> {
     pub(crate) fn add(&mut self, ix: &Index<'a>, pid: Pid) {
         self.by_name.insert(ix.name_of(pid), pid);
         let pkg = ix.pkg(pid);
-        if let Some(origin) = pkg.origin.as_deref().filter(|o| !o.is_empty()) {
-            self.origins.insert(origin, &pkg.version);
+        if let Some(origin) = pkg.origin.filter(|o| !o.is_empty()) {
+            self.origins.insert(origin, pkg.version);
         }
     }
 }
@@ -66,7 +65,7 @@ pub(crate) struct Fail {
 #[derive(Default)]
 pub(crate) struct Chosen {
     order: Vec<NameId>,
-    map: HashMap<NameId, Pid>,
+    map: FastMap<NameId, Pid>,
 }
 
 impl Chosen {
@@ -96,7 +95,7 @@ impl Chosen {
 #[derive(Default)]
 pub(crate) struct Install {
     pub(crate) list: Vec<Pid>,
-    pub(crate) by_name: HashMap<NameId, Pid>,
+    pub(crate) by_name: FastMap<NameId, Pid>,
 }
 
 /// The state of one resolution.
@@ -105,7 +104,7 @@ pub(crate) struct Run<'i, 'a> {
     pub(crate) dq: Vec<Option<Reason<'a>>>,
     /// apko's `selected`: names (and versioned provides) of packages whose
     /// dependencies are being or have been walked.
-    pub(crate) selected: HashMap<NameId, Pid>,
+    pub(crate) selected: FastMap<NameId, Pid>,
     /// Packages whose walk has completed.
     pub(crate) walked: Vec<bool>,
 }
@@ -126,7 +125,7 @@ pub(crate) fn solve<'a>(
             .iter()
             .map(|e| e.map(Reason::MissingOnArch))
             .collect(),
-        selected: HashMap::new(),
+        selected: FastMap::default(),
         walked: vec![false; excluded.len()],
     };
     let root_err = |root: Root, f: Fail| SolveError {
@@ -135,25 +134,26 @@ pub(crate) fn solve<'a>(
         chain: f.chain,
         problem: f.problem,
     };
-    let positive: Vec<&'a Dependency> = world.iter().filter(|d| !d.conflict).collect();
+    let world: Vec<DependencyRef<'a>> = world.iter().map(Dependency::borrowed).collect();
+    let positive: Vec<DependencyRef<'a>> = world.iter().copied().filter(|d| !d.conflict).collect();
 
     // Phase 1: constrain, then pick world atoms fewest-candidates-first.
-    run.constrain(world, None);
+    run.constrain(world.iter().copied(), None);
     let mut chosen = Chosen::default();
     let mut remaining = positive.clone();
     while !remaining.is_empty() {
         let mut next: Option<(usize, NameId, Vec<Pid>)> = None;
         for (i, dep) in remaining.iter().enumerate() {
             let (nid, cands) = run
-                .world_candidates(dep)
-                .map_err(|f| root_err(Root::World((*dep).clone()), f))?;
+                .world_candidates(*dep)
+                .map_err(|f| root_err(Root::World(dep.into_owned()), f))?;
             if next.as_ref().is_none_or(|n| cands.len() < n.2.len()) {
                 next = Some((i, nid, cands));
             }
         }
         let (i, nid, cands) = next.expect("remaining is not empty");
         let dep = remaining[i];
-        let pid = run.best(&cands, nid, None, dep.tag.as_deref());
+        let pid = run.best(&cands, nid, None, dep.tag);
         chosen.set(ix.name_of(pid), pid, true);
         remaining.retain(|d| *d != dep);
         run.disqualify_conflicts(pid);
@@ -161,20 +161,20 @@ pub(crate) fn solve<'a>(
 
     // Phase 2: walk each world atom's dependencies.
     let mut install = Install::default();
-    for dep in &positive {
-        let root = || Root::World((*dep).clone());
+    for &dep in &positive {
+        let root = || Root::World(dep.into_owned());
         let (nid, cands) = run.world_candidates(dep).map_err(|f| root_err(root(), f))?;
-        let pid = run.best(&cands, nid, None, dep.tag.as_deref());
+        let pid = run.best(&cands, nid, None, dep.tag);
         let mut existing = chosen.snapshot(ix);
         let deps = run
-            .walk(pid, dep.tag.as_deref(), &mut existing)
+            .walk(pid, dep.tag, &mut existing)
             .map_err(|f| root_err(root(), f))?;
         run.add_all(&mut install, &mut chosen, deps.into_iter().chain([pid]))
             .map_err(|f| root_err(root(), f))?;
     }
 
     // Phase 3: install_if, to a fixed point.
-    let tags: Vec<&str> = positive.iter().filter_map(|d| d.tag.as_deref()).collect();
+    let tags: Vec<&str> = positive.iter().filter_map(|d| d.tag).collect();
     loop {
         let triggered = run.triggered(&install, &chosen, &tags);
         if triggered.is_empty() {
@@ -190,7 +190,7 @@ pub(crate) fn solve<'a>(
             }
             let root = || Root::InstallIf {
                 package: ix.label(pid),
-                install_if: ix.pkg(pid).install_if.clone(),
+                install_if: ix.pkg(pid).install_if.to_vec(),
             };
             let mut existing = chosen.snapshot(ix);
             let deps = run
@@ -202,7 +202,7 @@ pub(crate) fn solve<'a>(
     }
 
     // Phase 4: the selection must be consistent.
-    run.check(&install.list, world)
+    run.check(&install.list, &world)
         .map_err(|problem| SolveError {
             arch: None,
             root: Box::new(Root::Selection),
@@ -215,15 +215,15 @@ pub(crate) fn solve<'a>(
 /// Turns a walk path plus a last step into a chain.
 pub(crate) fn chain(
     ix: &Index<'_>,
-    path: &[(Pid, &Dependency)],
-    last: Option<(Pid, &Dependency)>,
+    path: &[(Pid, DependencyRef<'_>)],
+    last: Option<(Pid, DependencyRef<'_>)>,
 ) -> Vec<Step> {
     path.iter()
         .copied()
         .chain(last)
         .map(|(pid, dep)| Step {
             package: ix.label(pid),
-            dependency: dep.clone(),
+            dependency: dep.into_owned(),
         })
         .collect()
 }
@@ -283,10 +283,10 @@ impl<'a> Run<'_, 'a> {
     }
 
     /// Candidates for a world atom, or why there are none.
-    fn world_candidates(&self, dep: &'a Dependency) -> Result<(NameId, Vec<Pid>), Fail> {
+    fn world_candidates(&self, dep: DependencyRef<'a>) -> Result<(NameId, Vec<Pid>), Fail> {
         let want = Want::of(dep);
-        let tag = dep.tag.as_deref();
-        let nid = self.lookup(&dep.name).map_err(|problem| Fail {
+        let tag = dep.tag;
+        let nid = self.lookup(dep.name).map_err(|problem| Fail {
             chain: Vec::new(),
             problem,
         })?;
@@ -317,7 +317,7 @@ impl<'a> Run<'_, 'a> {
         &self,
         nid: NameId,
         want: &Want<'_>,
-        dep: &Dependency,
+        dep: DependencyRef<'_>,
         requirer: Option<Pid>,
         allow: Option<&str>,
         prefer: Option<&str>,
@@ -334,7 +334,7 @@ impl<'a> Run<'_, 'a> {
                 }
             } else if !ix.matches(pid, nid, want) {
                 Exclusion::Version {
-                    dependency: dep.clone(),
+                    dependency: dep.into_owned(),
                     required_by: requirer.map(|p| ix.label(p)),
                 }
             } else {
@@ -345,7 +345,7 @@ impl<'a> Run<'_, 'a> {
                 repository: ix.repo_name(pid).to_string(),
                 tag: ix.tag(pid).map(str::to_string),
                 provides: (ix.name_of(pid) != nid)
-                    .then(|| ix.provide(pid, nid).map(ToString::to_string))
+                    .then(|| ix.provide_atom(pid, nid).map(|p| p.to_string()))
                     .flatten(),
                 reason,
             });
@@ -357,14 +357,15 @@ impl<'a> Run<'_, 'a> {
         let label = |p: Option<Pid>| p.map(|p| self.ix.label(p));
         match r {
             Reason::Version { dep, by } => Exclusion::Version {
-                dependency: dep.clone(),
+                dependency: dep.into_owned(),
                 required_by: label(by),
             },
             Reason::Conflict { dep, by } => Exclusion::Conflict {
-                dependency: Dependency {
+                dependency: DependencyRef {
                     conflict: false,
-                    ..dep.clone()
-                },
+                    ..dep
+                }
+                .into_owned(),
                 by: label(by),
             },
             Reason::AlreadyProvided { name, by } => Exclusion::AlreadyProvided {
@@ -387,14 +388,18 @@ impl<'a> Run<'_, 'a> {
     /// apko's `constrain`: versioned atoms disqualify providers that do not
     /// meet them, `!` atoms disqualify providers they match. `by` itself
     /// is never disqualified (a package may conflict with a name it provides).
-    pub(crate) fn constrain(&mut self, deps: &'a [Dependency], by: Option<Pid>) {
+    pub(crate) fn constrain(
+        &mut self,
+        deps: impl IntoIterator<Item = DependencyRef<'a>>,
+        by: Option<Pid>,
+    ) {
         for dep in deps {
-            let Some(nid) = self.ix.name(&dep.name) else {
+            let Some(nid) = self.ix.name(dep.name) else {
                 continue;
             };
             let want = Want::of(dep);
             if dep.conflict {
-                let hit = self.candidates(nid, &want, None, dep.tag.as_deref(), None);
+                let hit = self.candidates(nid, &want, None, dep.tag, None);
                 for pid in hit {
                     if Some(pid) != by {
                         self.disqualify(pid, Reason::Conflict { dep, by });
@@ -421,18 +426,16 @@ impl<'a> Run<'_, 'a> {
     /// excludes a package of that very name.
     pub(crate) fn disqualify_conflicts(&mut self, pid: Pid) {
         let ix = self.ix;
-        for prov in &ix.pkg(pid).provides {
-            let Some(nid) = ix.name(&prov.name) else {
-                continue;
-            };
-            let versioned = provide_version(prov).is_some();
+        for prov in ix.provides(pid) {
+            let nid = prov.name;
+            let versioned = prov.is_versioned();
             for &other in ix.providers(nid) {
                 if other == pid || self.dq[other as usize].is_some() {
                     continue;
                 }
                 let conflicting = versioned
                     || ix.name_of(other) == nid
-                    || ix.provide(other, nid).and_then(provide_version).is_some();
+                    || ix.provide(other, nid).is_some_and(|p| p.is_versioned());
                 if conflicting {
                     self.disqualify(other, Reason::AlreadyProvided { name: nid, by: pid });
                 }
@@ -458,15 +461,13 @@ impl<'a> Run<'_, 'a> {
             None => {}
         }
         self.selected.insert(nid, pid);
-        for prov in &ix.pkg(pid).provides {
-            let Some(pnid) = ix.name(&prov.name) else {
-                continue;
-            };
+        for prov in ix.provides(pid) {
+            let pnid = prov.name;
             match self.selected.get(&pnid) {
                 Some(&o) if o != pid => return Err(clash(o, pnid)),
                 _ => {}
             }
-            if provide_version(prov).is_some() {
+            if prov.is_versioned() {
                 self.selected.insert(pnid, pid);
             }
         }
@@ -511,7 +512,7 @@ impl<'a> Run<'_, 'a> {
             let chosen = |pid: Pid| {
                 ex.by_name
                     .get(&ix.name_of(pid))
-                    .is_some_and(|&e| ix.pkg(e).version == ix.pkg(pid).version)
+                    .is_some_and(|&e| ix.version(e) == ix.version(pid))
             };
             if let Some(o) = prefer(chosen(a), chosen(b)) {
                 return o;
@@ -519,7 +520,7 @@ impl<'a> Run<'_, 'a> {
             // Its origin already pulled in, at this version.
             let origin = |pid: Pid| {
                 let p = ix.pkg(pid);
-                p.origin.as_deref().is_some_and(|o| {
+                p.origin.is_some_and(|o| {
                     !o.is_empty() && ex.origins.get(o).is_some_and(|v| *v == p.version)
                 })
             };
@@ -540,7 +541,7 @@ impl<'a> Run<'_, 'a> {
         // Newest by the package name.
         if pa.name == pb.name
             && pa.version != pb.version
-            && let Some(o) = newer_first(&pa.version, &pb.version)
+            && let Some(o) = newer_first(pa.version, pb.version)
         {
             return o;
         }
@@ -553,11 +554,11 @@ impl<'a> Run<'_, 'a> {
         }
         // The newer build, whatever repository has it (apko, not apk-tools).
         if pa.version != pb.version
-            && let Some(o) = newer_first(&pa.version, &pb.version)
+            && let Some(o) = newer_first(pa.version, pb.version)
         {
             return o;
         }
-        pa.name.cmp(&pb.name)
+        pa.name.cmp(pb.name)
     }
 
     /// Does the package already selected for `nid` satisfy `want`? As in

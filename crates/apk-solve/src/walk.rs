@@ -6,7 +6,7 @@
 //! recurses; here each package being walked is a [`Frame`], so a long
 //! chain costs heap, not stack.
 
-use apk_format::Dependency;
+use apk_format::DependencyRef;
 
 use crate::error::{Problem, Step};
 use crate::index::{NameId, Pid, Want};
@@ -16,20 +16,20 @@ use crate::solver::{Existing, Fail, MAX_DEPTH, Run, chain};
 struct Frame<'a> {
     pkg: Pid,
     /// Dependencies not yet settled, with their atom text (the tie-break).
-    pending: Vec<(String, &'a Dependency)>,
+    pending: Vec<(String, DependencyRef<'a>)>,
     /// Packages listed so far, in install order.
     out: Vec<Pid>,
     /// The dependency being walked and the package chosen for it.
-    current: Option<(&'a Dependency, Pid)>,
+    current: Option<(DependencyRef<'a>, Pid)>,
 }
 
 /// The chain of steps down to the frames on the stack, plus `last`.
 fn stack_chain(
     run: &Run<'_, '_>,
     stack: &[Frame<'_>],
-    last: Option<(Pid, &Dependency)>,
+    last: Option<(Pid, DependencyRef<'_>)>,
 ) -> Vec<Step> {
-    let path: Vec<(Pid, &Dependency)> = stack
+    let path: Vec<(Pid, DependencyRef<'_>)> = stack
         .iter()
         .filter_map(|f| f.current.map(|(dep, _)| (f.pkg, dep)))
         .collect();
@@ -96,7 +96,7 @@ impl<'a> Run<'_, 'a> {
             });
         }
         let record = ix.pkg(pkg);
-        self.constrain(&record.depends, Some(pkg));
+        self.constrain(record.depends.iter(), Some(pkg));
         let pending = record
             .depends
             .iter()
@@ -120,17 +120,17 @@ impl<'a> Run<'_, 'a> {
         stack: &[Frame<'a>],
         allow_pin: Option<&'a str>,
         existing: &Existing<'a>,
-    ) -> Result<Option<(&'a Dependency, Pid)>, Fail> {
+    ) -> Result<Option<(DependencyRef<'a>, Pid)>, Fail> {
         let ix = self.ix;
         let pkg = frame.pkg;
         let record = ix.pkg(pkg);
-        let mut options: Vec<(String, &'a Dependency, NameId, Vec<Pid>)> = Vec::new();
+        let mut options: Vec<(String, DependencyRef<'a>, NameId, Vec<Pid>)> = Vec::new();
         for (key, dep) in frame.pending.drain(..) {
             let fail = |problem| Fail {
                 chain: stack_chain(self, stack, Some((pkg, dep))),
                 problem,
             };
-            let nid = ix.name(&dep.name);
+            let nid = ix.name(dep.name);
             let want = Want::of(dep);
             if nid.is_some_and(|n| ix.provide(pkg, n).is_some()) {
                 continue; // it provides the name itself
@@ -148,7 +148,7 @@ impl<'a> Run<'_, 'a> {
                     selected: ix.label(picked),
                 })));
             }
-            let nid = self.lookup(&dep.name).map_err(fail)?;
+            let nid = self.lookup(dep.name).map_err(fail)?;
             let installed = existing.by_name.get(&nid).copied();
             let cands = self.candidates(nid, &want, allow_pin, None, installed);
             if cands.is_empty() {

@@ -2,8 +2,8 @@
 
 mod common;
 
-use apk_solve::{Exclusion, Problem, Repository, resolve, resolve_multi_arch};
-use common::{labels, load, names, world};
+use apk_solve::{Exclusion, Packages, Problem, Repository, resolve, resolve_multi_arch};
+use common::{labels, load, load_text, names, world};
 
 const BASE_LIKE: &[&str] = &[
     "alpine-baselayout",
@@ -120,7 +120,10 @@ fn ssl_client_comes_by_install_if() {
 fn missing_shared_library_explains_the_chain() {
     // Drop libssl3 from the repository: apk-tools needs it.
     let mut repos = alpine_319();
-    repos[0].packages.retain(|p| p.name != "libssl3");
+    let Packages::Records(records) = &mut repos[0].packages else {
+        panic!("fixture repositories load as records")
+    };
+    records.retain(|p| p.name != "libssl3");
     let w = world("apk-tools");
     let e = resolve(&repos, &w).unwrap_err();
     assert_eq!(
@@ -165,6 +168,39 @@ fn snapshot_big_world_is_deterministic() {
     assert_eq!(unique.len(), order.len());
     assert!(position(&order, "musl") < position(&order, "python3"));
     assert!(position(&order, "python3") < position(&order, "py3-pip"));
+}
+
+/// Indexes kept as checked text (what image builds resolve over) and
+/// parsed records give the same resolutions and the same failures.
+#[test]
+fn text_and_record_indexes_resolve_alike() {
+    let paths = [
+        "alpine-3.19-snapshot/main/x86_64/APKINDEX.tar.gz",
+        "alpine-3.19-snapshot/community/x86_64/APKINDEX.tar.gz",
+    ];
+    let records: Vec<_> = paths.iter().map(|p| load(p)).collect();
+    let text: Vec<_> = paths.iter().map(|p| load_text(p)).collect();
+    for w in [
+        BIG_WORLD,
+        "alpine-base",
+        "python3 py3-pip !py3-setuptools",
+        "so:libssl.so.3 cmd:curl",
+        "nginx>=99",
+        "no-such-package",
+        "busybox-binsh !busybox",
+    ] {
+        let w = world(w);
+        let a = resolve(&records, &w);
+        let b = resolve(&text, &w);
+        assert_eq!(a, b, "{w:?}");
+        if let Ok(r) = a {
+            assert_eq!(
+                r.records(&records),
+                r.records(&text),
+                "records of the resolution of {w:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -291,7 +291,9 @@ pub fn resolve_on(
                     repos.push(apk_solve::Repository {
                         name: line.location.to_string(),
                         tag: line.tag.clone(),
-                        packages: idx.entries.into_iter().map(|e| e.package).collect(),
+                        packages: apk_solve::Packages::Records(
+                            idx.entries.into_iter().map(|e| e.package).collect(),
+                        ),
                     });
                     lines.push(line.clone());
                 }
@@ -311,7 +313,7 @@ pub fn resolve_on(
             repos.push(apk_solve::Repository {
                 name: BASE_IMAGE_REPOSITORY.to_string(),
                 tag: None,
-                packages: pkgs.clone(),
+                packages: apk_solve::Packages::Records(pkgs.clone()),
             });
             lines.push(RepoLine::parse(BASE_IMAGE_REPOSITORY));
         }
@@ -341,7 +343,7 @@ pub fn resolve_on(
                 .map(|id| {
                     (
                         lines[id.repo].clone(),
-                        repos[id.repo].packages[id.index].clone(),
+                        repos[id.repo].packages.record(id.index).into_owned(),
                     )
                 })
                 .collect();
