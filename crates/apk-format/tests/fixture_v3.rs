@@ -284,6 +284,9 @@ fn index_of_v3_packages_equals_apk_tools() {
     let theirs = decompressed(&v3().join("x86_64/Packages.adb"));
     assert_eq!(ours.len(), theirs.len());
     assert!(ours == theirs, "index payload differs from apk-tools'");
+    // Compressed as apk-tools compresses (zlib, level 9): the same file.
+    let file = apk_format::adb::compress::compress_all(&ours, Compression::Deflate).unwrap();
+    assert!(file == std::fs::read(v3().join("x86_64/Packages.adb")).unwrap());
 }
 
 #[test]

@@ -65,6 +65,8 @@ fn index_v3_equals_apk_tools_mkndx() {
     assert!(out.contains("26 packages"), "{out}");
     let theirs = v3().join("x86_64/Packages.adb");
     assert!(inflated(&d.join("Packages.adb")) == inflated(&theirs));
+    // The file itself, compression included, byte for byte.
+    assert_same_file(&d.join("Packages.adb"), &theirs);
     // Over the 100 original v2 packages, with a pkgname-spec.
     let mut args = vec![
         "index",
@@ -84,6 +86,7 @@ fn index_v3_equals_apk_tools_mkndx() {
     ok(&apkforge(&args, d));
     let theirs = v3().join("v2-index/x86_64/Packages.adb");
     assert!(inflated(&d.join("v2.adb")) == inflated(&theirs));
+    assert_same_file(&d.join("v2.adb"), &theirs);
     // Uncompressed output is the stream itself.
     let mut args = vec![
         "index",

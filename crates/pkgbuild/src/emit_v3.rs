@@ -86,10 +86,11 @@ pub fn update_index(
         Some(k) => vec![sign::sign(k, schema::INDEX, adb.bytes()).map_err(|e| err(e.to_string()))?],
         None => Vec::new(),
     };
-    let mut enc = apk_format::adb::compress::Encoder::new(Vec::new(), Compression::Deflate)
+    let mut stream = Vec::new();
+    write_adb_file(&mut stream, schema::INDEX, &adb, &signatures)
         .map_err(|e| err(e.to_string()))?;
-    write_adb_file(&mut enc, schema::INDEX, &adb, &signatures).map_err(|e| err(e.to_string()))?;
-    let bytes = enc.finish().map_err(|e| err(e.to_string()))?;
+    let bytes = apk_format::adb::compress::compress_all(&stream, Compression::Deflate)
+        .map_err(|e| err(e.to_string()))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(e.to_string()))?;
     std::io::Write::write_all(tmp.as_file_mut(), &bytes).map_err(|e| err(e.to_string()))?;

@@ -67,6 +67,41 @@ impl<W: Write> Write for Encoder<W> {
     }
 }
 
+/// Compresses a whole ADB stream held in memory (an index). Deflate at
+/// apk-tools' default level (9) gives the bytes stock zlib gives, which is
+/// what apk-tools links: the same index comes out byte for byte. Other
+/// levels use the streaming encoder.
+pub fn compress_all(stream: &[u8], compression: Compression) -> io::Result<Vec<u8>> {
+    let exact = |marker: &[u8]| {
+        let mut out = marker.to_vec();
+        out.extend_from_slice(&zlib_bitexact_rs::deflate_raw(stream));
+        out
+    };
+    match compression {
+        Compression::Deflate => Ok(exact(b"ADBd")),
+        Compression::DeflateLevel(0 | 9) => Ok(exact(&[
+            b'A',
+            b'D',
+            b'B',
+            b'c',
+            1,
+            compression_level(compression),
+        ])),
+        other => {
+            let mut enc = Encoder::new(Vec::new(), other)?;
+            enc.write_all(stream)?;
+            enc.finish()
+        }
+    }
+}
+
+fn compression_level(c: Compression) -> u8 {
+    match c {
+        Compression::DeflateLevel(l) | Compression::Zstd(l) => l,
+        _ => 0,
+    }
+}
+
 /// Parses apk-tools' `--compression` spelling: `none`, `deflate`,
 /// `deflate:LEVEL`.
 pub fn parse(spec: &str) -> Option<Compression> {

@@ -353,9 +353,9 @@ pub fn index(args: &IndexArgs, key: Option<&SigningKey>) -> Result<ExitCode> {
         Some(k) => vec![apk_format::adb::sign::sign(k, schema::INDEX, adb.bytes())?],
         None => Vec::new(),
     };
-    let mut enc = compress::Encoder::new(Vec::new(), compression)?;
-    write_adb_file(&mut enc, schema::INDEX, &adb, &signatures)?;
-    let bytes = enc.finish()?;
+    let mut stream = Vec::new();
+    write_adb_file(&mut stream, schema::INDEX, &adb, &signatures)?;
+    let bytes = compress::compress_all(&stream, compression)?;
     write_atomic(&args.output, 0o644, &bytes)?;
     println!(
         "wrote {} ({count} packages{})",
