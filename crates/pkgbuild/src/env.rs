@@ -2,11 +2,12 @@
 //! and the accounts) installed with the image engine and written to a
 //! directory the sandbox uses as `/`.
 //!
-//! Written environments are kept in the cache (`environments-v1/<digest>`,
-//! the digest covering every path, mode, owner, link and content source of
-//! the installed tree), and a runner that supports it builds on a shared
-//! environment through a private writable layer, so a build whose
-//! environment was made before starts without writing it again.
+//! Written environments are kept in the cache (`environments-v1/<key>`,
+//! the key covering every input of the installation: resolved packages by
+//! control checksum, repositories, keys, world, accounts, timestamp), and a
+//! runner that supports it builds on a shared environment through a
+//! private writable layer, so a build whose environment was made before
+//! neither installs nor writes it again.
 
 use std::path::{Path, PathBuf};
 
@@ -124,19 +125,28 @@ pub fn assemble(
         .map(|(_, p)| format!("{}={}", p.name, p.version))
         .collect();
     locked.sort();
-    let assembled = image::build::assemble(
-        &client, &req, &bopts, arch, &packages, &key_files, &progress,
-    )?;
+    let assemble = || {
+        image::build::assemble(
+            &client, &req, &bopts, arch, &packages, &key_files, &progress,
+        )
+    };
     if !shared {
-        write(&assembled.tree, private)?;
+        write(&assemble()?.tree, private)?;
         return Ok((private.to_path_buf(), locked));
     }
     let envs = opts.cache_dir.join("environments-v1");
-    let entry = envs.join(digest(&assembled.tree));
+    let entry = envs.join(key(
+        &req,
+        arch,
+        opts.source_date_epoch,
+        &key_files,
+        &packages,
+    ));
     if entry.is_dir() {
         log.line("    environment from the cache");
         return Ok((entry, locked));
     }
+    let tree = assemble()?.tree;
     std::fs::create_dir_all(&envs).map_err(|source| PkgBuildError::Work {
         path: envs.clone(),
         source,
@@ -148,7 +158,7 @@ pub fn assemble(
             path: envs.clone(),
             source,
         })?;
-    write(&assembled.tree, tmp.path())?;
+    write(&tree, tmp.path())?;
     match std::fs::rename(tmp.path(), &entry) {
         Ok(()) => {
             // Renamed away: nothing left for the guard to remove.
@@ -183,47 +193,45 @@ fn write(tree: &rootfs::tree::Tree, dir: &Path) -> Result<(), PkgBuildError> {
     Ok(())
 }
 
-/// A digest of everything [`write`] puts on disk for `tree`.
-fn digest(tree: &rootfs::tree::Tree) -> String {
-    use rootfs::tree::{Content, NodeKind};
+/// The cache key of an environment: everything that decides what
+/// [`write`] puts on disk (the installer's version, the architecture and
+/// timestamp, the repositories, keys, world and accounts, and each
+/// resolved package by its repository and control checksum), so that a
+/// cached environment is found without installing anything.
+fn key(
+    req: &image::BuildRequest,
+    arch: &str,
+    source_date_epoch: u64,
+    key_files: &[(String, Vec<u8>)],
+    packages: &[(apk_repo::RepoLine, apk_format::record::PackageRecord)],
+) -> String {
     let mut h = Sha256::new();
-    h.update(b"apkforge-environment-v1\0");
+    let mut part = |s: &str| {
+        h.update(s.as_bytes());
+        h.update([0]);
+    };
+    part("apkforge-environment-v1");
+    part(env!("CARGO_PKG_VERSION"));
+    part(arch);
+    part(&source_date_epoch.to_string());
     for d in DIRS {
-        h.update(d.as_bytes());
-        h.update([0]);
+        part(d);
     }
-    for (path, node) in tree.iter() {
-        h.update(path.as_bytes());
-        h.update(
-            format!(
-                "\0{:o} {} {} {}\0",
-                node.mode, node.uid, node.gid, node.mtime
-            )
-            .as_bytes(),
-        );
-        match &node.kind {
-            NodeKind::Dir => h.update(b"d"),
-            NodeKind::File(Content::Bytes(b)) => {
-                h.update(b"b");
-                h.update(Sha256::digest(b.as_slice()));
-            }
-            NodeKind::File(Content::Source {
-                source,
-                offset,
-                size,
-            }) => {
-                let src = tree
-                    .sources
-                    .get(*source as usize)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                h.update(format!("s{src}\0{offset}\0{size}").as_bytes());
-            }
-            NodeKind::Symlink(t) => h.update(format!("l{t}").as_bytes()),
-            NodeKind::Hardlink(t) => h.update(format!("h{t}").as_bytes()),
-            other => h.update(format!("{other:?}").as_bytes()),
-        }
-        h.update([0]);
+    for r in req.repositories.iter().chain(&req.build_repositories) {
+        part(r);
+    }
+    for p in &req.packages {
+        part(p);
+    }
+    part(&format!("{:?}{:?}", req.users, req.groups));
+    for (name, pem) in key_files {
+        part(name);
+        part(&hex::encode(Sha256::digest(pem)));
+    }
+    for (line, p) in packages {
+        part(&line.text);
+        part(&p.name_version());
+        part(p.checksum.as_deref().unwrap_or(""));
     }
     hex::encode(h.finalize())
 }
