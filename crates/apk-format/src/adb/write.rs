@@ -9,6 +9,10 @@ use std::collections::HashMap;
 use super::AdbError;
 use super::value::{ADB_HEADER_LEN, Adb, Val, View, tag};
 
+/// Deepest nesting of objects and arrays a copy follows (the deepest
+/// schema, index → packages → package → dependencies → dependency, is 5).
+pub const MAX_DEPTH: u32 = 32;
+
 /// Builds an ADB payload.
 #[derive(Debug)]
 pub struct AdbWriter {
@@ -165,8 +169,27 @@ impl AdbWriter {
     }
 
     /// Copies a value of another payload into this one, children first, as
-    /// `adb_w_copy` does.
+    /// `adb_w_copy` does. Values copied once are not copied again (the
+    /// result would be the same shared bytes), and nesting deeper than any
+    /// schema goes is refused, so crafted self-referencing or exponentially
+    /// shared objects cannot recurse without end.
     pub fn copy(&mut self, src: View<'_>, v: Val) -> Result<Val, AdbError> {
+        let mut memo = HashMap::new();
+        self.copy_at(src, v, 0, &mut memo)
+    }
+
+    fn copy_at(
+        &mut self,
+        src: View<'_>,
+        v: Val,
+        depth: u32,
+        memo: &mut HashMap<u32, Val>,
+    ) -> Result<Val, AdbError> {
+        if depth > MAX_DEPTH {
+            return Err(AdbError::Malformed(format!(
+                "values nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
         match v.kind() {
             tag::SPECIAL | tag::INT => Ok(v),
             tag::INT32 | tag::BLOB8 | tag::BLOB16 | tag::BLOB32 | tag::INT64 => {
@@ -180,15 +203,20 @@ impl AdbWriter {
                 Ok(Val::new(v.kind(), self.data(&[bytes], align)))
             }
             tag::ARRAY | tag::OBJECT => {
+                if let Some(done) = memo.get(&v.0) {
+                    return Ok(*done);
+                }
                 let obj = src.obj(v)?;
                 let n = obj.num_slots();
                 let mut bytes = Vec::with_capacity(n as usize * 4);
                 bytes.extend_from_slice(&n.to_le_bytes());
                 for i in 1..n {
-                    let c = self.copy(src, obj.val(i))?;
+                    let c = self.copy_at(src, obj.val(i), depth + 1, memo)?;
                     bytes.extend_from_slice(&c.0.to_le_bytes());
                 }
-                Ok(Val::new(v.kind(), self.data(&[&bytes], 4)))
+                let out = Val::new(v.kind(), self.data(&[&bytes], 4));
+                memo.insert(v.0, out);
+                Ok(out)
             }
             _ => Err(AdbError::Malformed(format!(
                 "value {:#010x} has an unknown type",
@@ -304,5 +332,41 @@ pub fn compare(view: View<'_>, kind: &Kind, a: Val, b: Val) -> Ordering {
             }
             Ordering::Equal
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz finding (target `adb_index`): an object whose slot points at
+    /// itself made the copy recurse until the stack overflowed.
+    #[test]
+    fn self_referencing_objects_do_not_recurse_forever() {
+        // Header, root = object at 8; object: 2 slots, slot 1 = itself.
+        let mut b = vec![0u8; 8];
+        b[4..8].copy_from_slice(&Val::new(tag::OBJECT, 8).0.to_le_bytes());
+        b.extend_from_slice(&2u32.to_le_bytes());
+        b.extend_from_slice(&Val::new(tag::OBJECT, 8).0.to_le_bytes());
+        let mut w = AdbWriter::new();
+        let err = w.copy(View::new(&b), Val::new(tag::OBJECT, 8)).unwrap_err();
+        assert!(err.to_string().contains("nested deeper"), "{err}");
+        // Shared children (a chain of objects whose two slots both point to
+        // the next one) are copied once each, not 2^depth times.
+        let mut b = vec![0u8; 8];
+        let levels = 30u32;
+        for i in 0..levels {
+            let next = 8 + (i + 1) * 12;
+            b.extend_from_slice(&3u32.to_le_bytes());
+            let child = if i + 1 == levels {
+                Val::new(tag::INT, 7)
+            } else {
+                Val::new(tag::OBJECT, next)
+            };
+            b.extend_from_slice(&child.0.to_le_bytes());
+            b.extend_from_slice(&child.0.to_le_bytes());
+        }
+        let mut w = AdbWriter::new();
+        w.copy(View::new(&b), Val::new(tag::OBJECT, 8)).unwrap();
     }
 }
