@@ -58,6 +58,7 @@ pipeline:
       ln ${{{{targets.destdir}}}}/usr/bin/probe ${{{{targets.destdir}}}}/usr/bin/probe-alias
       echo state > ${{{{targets.destdir}}}}/var/lib/probe/state
       chmod 0640 ${{{{targets.destdir}}}}/var/lib/probe/state
+      chown 65532:65532 ${{{{targets.destdir}}}}/var/lib/probe/state
 "#,
         key = alpine_key().display(),
         repo = fixtures().join("alpine-3.19").display(),
@@ -152,8 +153,21 @@ fn capabilities_links_and_recipe_survive_into_apk_tools_and_images() {
         f["usr/bin/probe-alias"]["xattrs"]["security.capability"],
         cap
     );
-    assert_eq!(f["var/lib/probe/state"]["mode"], "0640");
-    assert_eq!(f["var/lib/probe/state"]["uname"], "root");
+    // The owner a step gave a file; the build user's files are root's.
+    let state = &f["var/lib/probe/state"];
+    assert_eq!(state["mode"], "0640");
+    assert_eq!(
+        (&state["uid"], &state["gid"]),
+        (&65532.into(), &65532.into())
+    );
+    assert!(
+        state.get("uname").is_none(),
+        "no such user in the build environment"
+    );
+    assert_eq!(
+        (&f["usr/bin/probe"]["uid"], &f["usr/bin/probe"]["uname"]),
+        (&0.into(), &"root".into())
+    );
 
     // The evaluated recipe, with the environment locked to what was installed.
     fs::create_dir(d.join("control")).unwrap();
@@ -312,11 +326,18 @@ fn capabilities_links_and_recipe_survive_into_apk_tools_and_images() {
         if path == "usr/lib/apk/db/installed" {
             e.read_to_string(&mut our_db).unwrap();
         }
-        seen.insert(path, (e.header().entry_type(), xattrs));
+        let owner = (e.header().uid().unwrap(), e.header().gid().unwrap());
+        seen.insert(path, (e.header().entry_type(), xattrs, owner));
     }
     let probe = &seen["usr/bin/probe"];
     assert_eq!(probe.0, tar::EntryType::Regular);
     assert_eq!(probe.1["security.capability"], NET_RAW_EP);
+    assert_eq!(
+        seen["var/lib/probe/state"].2,
+        (65532, 65532),
+        "the package's owner"
+    );
+    assert_eq!(probe.2, (0, 0));
     let alias = &seen["usr/bin/probe-alias"];
     assert_eq!(alias.0, tar::EntryType::Link);
     assert_eq!(alias.1["security.capability"], NET_RAW_EP);

@@ -4,28 +4,83 @@ use recipe::{CompiledRecipe, CompiledTest};
 
 use crate::{BuildOptions, Log, PkgBuildError};
 
-/// Runs a recipe's test pipeline in an environment made of its test
-/// `environment.contents` plus the repository the build wrote
-/// (`<out>/<arch>`), which provides the package under test.
+/// Which tests `package test` runs, and with what.
+#[derive(Clone, Debug, Default)]
+pub struct TestSelection {
+    /// Installed instead of the main package in its test environment
+    /// (melange's second argument: a name, `name=version`, …).
+    pub package: Option<String>,
+    /// Added to every test environment (`--test-package-append`).
+    pub extra_packages: Vec<String>,
+}
+
+/// Runs the recipe's tests as melange does: the main package's `test:`
+/// pipeline, then each enabled subpackage's, each in a fresh environment
+/// made of its test `environment.contents`, the package under test and
+/// `extra_packages`, resolved against the test repositories plus the
+/// repository the build wrote (`<out>/<arch>`, when it exists). Returns the
+/// names of the packages tested (none when the recipe has no tests).
 pub fn test(
     recipe: &CompiledRecipe,
+    selection: &TestSelection,
+    opts: &BuildOptions<'_>,
+    log: &dyn Log,
+) -> Result<Vec<String>, PkgBuildError> {
+    let mut tested = Vec::new();
+    if let Some(test) = recipe.test.as_ref().filter(|t| !t.pipeline.is_empty()) {
+        let mut test = test.clone();
+        if let Some(instead) = &selection.package {
+            let main = recipe.package.name.as_str();
+            let packages = &mut test.environment.contents.packages;
+            packages.retain(|p| p.as_str() != main);
+            packages.push(recipe::Str::new(instead));
+        }
+        run_one(recipe, &test, &recipe.package.name, selection, opts, log)?;
+        tested.push(recipe.package.name.to_string());
+    }
+    for sub in recipe.enabled_subpackages() {
+        if let Some(test) = sub.test.as_ref().filter(|t| !t.pipeline.is_empty()) {
+            run_one(recipe, test, &sub.name, selection, opts, log)?;
+            tested.push(sub.name.to_string());
+        }
+    }
+    Ok(tested)
+}
+
+fn run_one(
+    recipe: &CompiledRecipe,
     test: &CompiledTest,
+    subject: &str,
+    selection: &TestSelection,
     opts: &BuildOptions<'_>,
     log: &dyn Log,
 ) -> Result<(), PkgBuildError> {
     let arch = recipe.arch.apk_name().to_string();
     let dirs = crate::Dirs::new(opts, &arch, "apkforge-test-")?;
-    let out = std::fs::canonicalize(&opts.out_dir).map_err(|source| PkgBuildError::Work {
-        path: opts.out_dir.clone(),
-        source,
-    })?;
     let mut env_recipe = recipe.clone();
     env_recipe.environment = test.environment.clone();
+    env_recipe
+        .environment
+        .contents
+        .packages
+        .extend(selection.extra_packages.iter().map(recipe::Str::new));
     let mut topts = BuildOptions {
         source_dir: None,
         ..opts.clone()
     };
-    topts.repository_append.push(out.display().to_string());
+    let repo = opts.out_dir.join(&arch);
+    let with_out_repo = repo.is_dir();
+    if with_out_repo {
+        let out = std::fs::canonicalize(&opts.out_dir).map_err(|source| PkgBuildError::Work {
+            path: opts.out_dir.clone(),
+            source,
+        })?;
+        topts.repository_append.push(out.display().to_string());
+    }
+    if with_out_repo && opts.signing_key.is_none() {
+        // The build wrote an unsigned index there.
+        topts.ignore_signatures = true;
+    }
     if let Some(key) = opts.signing_key {
         let pub_path = dirs.work.path().join(&key.public_name);
         let pem = key.public_pem().map_err(|e| PkgBuildError::Output {
@@ -37,10 +92,14 @@ pub fn test(
             source,
         })?;
         topts.keyring_append.push(pub_path.display().to_string());
-    } else {
-        topts.ignore_signatures = true;
     }
-    log.line(&format!("==> {arch}: assembling the test environment"));
+    if let Some(src) = &opts.source_dir {
+        crate::workspace::populate(src, &dirs.workspace, &opts.source_skip)
+            .map_err(|(path, source)| PkgBuildError::Work { path, source })?;
+    }
+    log.line(&format!(
+        "==> {arch}: assembling the test environment of {subject}"
+    ));
     let layered = opts.runner.supports_layered_root();
     let private = dirs.work.path().join("root");
     std::fs::create_dir_all(&private).map_err(|source| PkgBuildError::Work {
@@ -70,7 +129,7 @@ pub fn test(
         setup: Default::default(),
         sources: Default::default(),
     };
-    log.line(&format!("==> {arch}: testing {}", recipe.package.name));
+    log.line(&format!("==> {arch}: testing {subject}"));
     runner.run_all(&test.pipeline)
 }
 

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use apk_format::signing::SigningKey;
 use recipe::CompiledRecipe;
 
-pub use check::{lint, test};
+pub use check::{TestSelection, lint, test};
 pub use emit::EmittedPackage;
 pub use sbom_doc::{SbomOptions, document as package_sbom};
 pub use user::parse_duration;

@@ -11,8 +11,9 @@ pub enum PackageCommand {
     Build(Box<PackageBuildArgs>),
     /// Print the fully evaluated recipe as JSON, without building.
     Compile(PackageCompileArgs),
-    /// Run a recipe's `test:` pipelines against its built package.
-    Test(Box<PackageBuildArgs>),
+    /// Run a recipe's `test:` pipelines against its built packages, the
+    /// main package's and each subpackage's in its own environment.
+    Test(Box<PackageTestArgs>),
     /// Check a recipe for common mistakes.
     Lint(PackageCompileArgs),
     /// Generate a key pair for signing packages (`melange.rsa`, `melange.rsa.pub`).
@@ -231,4 +232,82 @@ pub struct PackageQueryArgs {
     pub recipe: PathBuf,
     /// A Go template, e.g. `{{ .Package.Name }}-{{ .Package.Version }}`.
     pub template: String,
+}
+
+/// `package test`: melange's `test` flags.
+#[derive(Debug, Args)]
+pub struct PackageTestArgs {
+    /// The melange recipe.
+    pub recipe: PathBuf,
+    /// Installed instead of the main package in its test environment
+    /// (a name or `name=version`).
+    pub package: Option<String>,
+    /// Architecture to test (only the host's can run here).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Extra packages installed in every test environment.
+    #[arg(long = "test-package-append", value_delimiter = ',')]
+    pub test_package_append: Vec<String>,
+    /// Extra repositories for the test environments.
+    #[arg(short = 'r', long = "repository-append", value_delimiter = ',')]
+    pub repository_append: Vec<String>,
+    /// Extra keys for the test environments.
+    #[arg(short = 'k', long = "keyring-append", value_delimiter = ',')]
+    pub keyring_append: Vec<String>,
+    /// The build's output directory: `<out-dir>/<arch>` is a test
+    /// repository when it exists (apkforge's addition; melange needs `-r`).
+    #[arg(long, default_value = "./packages")]
+    pub out_dir: PathBuf,
+    /// The key the packages were signed with: its public key is trusted
+    /// (apkforge's addition; melange needs `-k`).
+    #[arg(long)]
+    pub signing_key: Option<PathBuf>,
+    /// Directory copied into each test workspace (none by default).
+    #[arg(long)]
+    pub source_dir: Option<PathBuf>,
+    /// Directory for the workspace (`<dir>/<arch>`) instead of a temporary one.
+    #[arg(long)]
+    pub workspace_dir: Option<PathBuf>,
+    /// Directories searched for `uses:` pipelines before the built-in ones.
+    #[arg(long = "pipeline-dirs", value_delimiter = ',')]
+    pub pipeline_dirs: Vec<PathBuf>,
+    /// Same as `--pipeline-dirs`, one directory.
+    #[arg(long = "pipeline-dir")]
+    pub pipeline_dir: Vec<PathBuf>,
+    /// Source cache, mounted at /var/cache/melange.
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Cache for indexes and packages (default: the user cache dir).
+    #[arg(long)]
+    pub apk_cache_dir: Option<PathBuf>,
+    /// Build options of the recipe to enable.
+    #[arg(long = "test-option", value_delimiter = ',')]
+    pub test_options: Vec<String>,
+    /// Environment file (`KEY=VALUE` lines) under the recipe's `environment`.
+    #[arg(long = "env-file", value_delimiter = ',')]
+    pub env_files: Vec<PathBuf>,
+    /// Sandbox runner (only `bubblewrap`).
+    #[arg(long, default_value = "bubblewrap")]
+    pub runner: String,
+    /// Trace the steps (`set -x`) and keep a failed test, saying how to enter it.
+    #[arg(long)]
+    pub debug: bool,
+    /// Keep the test's directories even when it passes.
+    #[arg(long)]
+    pub debug_runner: bool,
+    /// On a failed step, open a shell in its sandbox on this terminal.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Remove the test's temporary directories (`--rm=false` keeps a failed test).
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
+    pub rm: bool,
+    /// Accept repository indexes whose signature does not verify.
+    #[arg(long)]
+    pub ignore_signatures: bool,
+    /// Stop each test after this long (a Go duration, `30m`).
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// Least severe messages shown: debug, info, warn, error.
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
 }

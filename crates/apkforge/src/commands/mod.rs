@@ -24,6 +24,7 @@ mod package_keygen;
 mod package_query;
 mod package_sign;
 mod package_sign_index;
+mod package_test;
 mod sign;
 mod template;
 
@@ -81,7 +82,7 @@ fn run_package(command: PackageCommand) -> Result<ExitCode> {
     match command {
         PackageCommand::Build(args) => package::build(&args),
         PackageCommand::Compile(args) => package::compile(&args),
-        PackageCommand::Test(args) => package::test(&args),
+        PackageCommand::Test(args) => package_test::run(&args),
         PackageCommand::Lint(args) => package::lint(&args),
         PackageCommand::Keygen(args) => package_keygen::run(&args),
         PackageCommand::Index(args) => package_index::run(&args),

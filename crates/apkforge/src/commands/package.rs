@@ -12,7 +12,7 @@ use crate::commands::apk_pack::source_date_epoch;
 use crate::keyring::load_signing_key;
 
 /// Prints build output on stderr, filtered by `--log-level`.
-struct StderrLog {
+pub(crate) struct StderrLog {
     /// Print progress and step output (levels debug and info).
     info: bool,
     /// Print warnings.
@@ -20,7 +20,7 @@ struct StderrLog {
 }
 
 impl StderrLog {
-    fn new(level: &str) -> Result<StderrLog> {
+    pub(crate) fn new(level: &str) -> Result<StderrLog> {
         let (info, warn) = match level.to_ascii_lowercase().as_str() {
             "debug" | "info" => (true, true),
             "warn" | "warning" => (false, true),
@@ -109,7 +109,7 @@ fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>> {
 }
 
 /// Compiles the recipe with every flag of `package build` that shapes it.
-fn compile_for_build(args: &PackageBuildArgs) -> Result<CompiledRecipe> {
+pub(crate) fn compile_for_build(args: &PackageBuildArgs) -> Result<CompiledRecipe> {
     let mut pipeline_dirs = args.pipeline_dirs.clone();
     pipeline_dirs.extend(args.more_pipeline_dirs.iter().cloned());
     let mut vars = BTreeMap::new();
@@ -194,7 +194,7 @@ fn recipe_source(args: &PackageBuildArgs) -> sbom::melange::RecipeSource {
 }
 
 /// Build options shared by `package build` and `package test`.
-fn build_options<'a>(
+pub(crate) fn build_options<'a>(
     args: &PackageBuildArgs,
     key: Option<&'a apk_format::signing::SigningKey>,
     runner: &'a sandbox::Bubblewrap,
@@ -315,24 +315,6 @@ pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {
             .and_then(|mut f| f.write_all(text.as_bytes()))
             .context("appending to packages.log")?;
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-pub fn test(args: &PackageBuildArgs) -> Result<ExitCode> {
-    let log = StderrLog::new(&args.log_level)?;
-    let compiled = compile_for_build(args)?;
-    let Some(test) = &compiled.test else {
-        bail!("`{}` has no `test:` section", args.recipe.display());
-    };
-    let runner = sandbox::Bubblewrap::default();
-    let key = args
-        .signing_key
-        .as_deref()
-        .map(load_signing_key)
-        .transpose()?;
-    let opts = build_options(args, key.as_ref(), &runner)?;
-    pkgbuild::test(&compiled, test, &opts, &log)?;
-    println!("tests of {} passed", compiled.package.name);
     Ok(ExitCode::SUCCESS)
 }
 
