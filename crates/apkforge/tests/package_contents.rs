@@ -205,6 +205,15 @@ fn capabilities_links_and_recipe_survive_into_apk_tools_and_images() {
     );
     common::tool(Command::new("pyspdxtools").arg("-i").arg(&sbom_file));
 
+    // melange's linters pass on it, reading the recipe it carries.
+    let lint = apkforge(&["package", "lint", apk], d);
+    ok(&lint);
+    assert!(
+        !String::from_utf8_lossy(&lint.stderr).contains(".melange.yaml"),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+
     // apk-tools (Alpine's, from the fixtures) installs it: the capability
     // is on the file, the links share one inode, and `apk audit` finds the
     // files as the database describes them.

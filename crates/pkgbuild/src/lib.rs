@@ -21,6 +21,7 @@ mod emit_v3;
 mod env;
 mod fetch;
 mod git;
+pub mod lint;
 mod sbom_doc;
 mod steps;
 mod user;
@@ -119,6 +120,9 @@ pub enum PkgBuildError {
         /// Why.
         reason: String,
     },
+    /// Bad linter settings.
+    #[error("{0}")]
+    Lint(String),
     /// Work directory trouble.
     #[error("work directory `{path}`: {source}")]
     Work {

@@ -14,8 +14,9 @@ pub enum PackageCommand {
     /// Run a recipe's `test:` pipelines against its built packages, the
     /// main package's and each subpackage's in its own environment.
     Test(Box<PackageTestArgs>),
-    /// Check a recipe for common mistakes.
-    Lint(PackageCompileArgs),
+    /// Run melange's linters on built packages (and check recipes given as
+    /// `.yaml` files for common mistakes).
+    Lint(PackageLintArgs),
     /// Generate a key pair for signing packages (`melange.rsa`, `melange.rsa.pub`).
     Keygen(PackageKeygenArgs),
     /// Create a repository index from package files.
@@ -310,4 +311,31 @@ pub struct PackageTestArgs {
     /// Least severe messages shown: debug, info, warn, error.
     #[arg(long, default_value = "info")]
     pub log_level: String,
+}
+
+/// `package lint`: melange's `lint` flags.
+#[derive(Debug, Args)]
+pub struct PackageLintArgs {
+    /// Packages (`.apk`) to lint; a recipe (`.yaml`) is checked for common
+    /// mistakes instead.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Linters whose findings fail the package [default: melange's required set].
+    #[arg(long = "lint-require", value_delimiter = ',')]
+    pub lint_require: Option<Vec<String>>,
+    /// Linters whose findings are warnings [default: melange's warning set].
+    #[arg(long = "lint-warn", value_delimiter = ',')]
+    pub lint_warn: Option<Vec<String>>,
+    /// Write the findings to `<out-dir>/<arch>/lint-<name>-<version>.json`.
+    #[arg(long)]
+    pub persist_lint_results: bool,
+    /// Where `--persist-lint-results` writes.
+    #[arg(long, default_value = "packages")]
+    pub out_dir: PathBuf,
+    /// Architecture to evaluate recipes for (default: the host's).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Directories searched for `uses:` pipelines (recipes).
+    #[arg(long = "pipeline-dir")]
+    pub pipeline_dirs: Vec<PathBuf>,
 }

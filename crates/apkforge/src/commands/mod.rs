@@ -21,6 +21,7 @@ mod login;
 mod package;
 mod package_index;
 mod package_keygen;
+mod package_lint;
 mod package_query;
 mod package_sign;
 mod package_sign_index;
@@ -83,7 +84,7 @@ fn run_package(command: PackageCommand) -> Result<ExitCode> {
         PackageCommand::Build(args) => package::build(&args),
         PackageCommand::Compile(args) => package::compile(&args),
         PackageCommand::Test(args) => package_test::run(&args),
-        PackageCommand::Lint(args) => package::lint(&args),
+        PackageCommand::Lint(args) => package_lint::run(&args),
         PackageCommand::Keygen(args) => package_keygen::run(&args),
         PackageCommand::Index(args) => package_index::run(&args),
         PackageCommand::SignIndex(args) => package_sign_index::run(&args),

@@ -318,7 +318,7 @@ pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn lint(args: &PackageCompileArgs) -> Result<ExitCode> {
+pub(crate) fn lint(args: &PackageCompileArgs) -> Result<ExitCode> {
     let compiled = compile_recipe(&args.recipe, args.arch.as_deref(), &args.pipeline_dirs)?;
     let problems = pkgbuild::lint(&compiled);
     for p in &problems {
