@@ -12,6 +12,7 @@ pub mod index;
 pub mod index_archive;
 pub mod index_text;
 pub mod installed;
+pub mod names;
 pub mod package_read;
 pub mod package_write;
 pub mod pkginfo;
