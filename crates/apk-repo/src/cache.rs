@@ -5,9 +5,19 @@
 //! ```text
 //! <root>/index-v1/<sha256(url)>/APKINDEX.tar.gz   (+ .etag)
 //! <root>/keys-v1/<sha256(url)>/<key file name>
-//! <root>/apk-v1/<name>-<version>-<control sha1 hex>.apk
-//! <root>/data-v1/<datahash hex>.tar                uncompressed data sections
+//! <root>/apk-v1/<name>-<version>-<identity hex>.apk
+//! <root>/data-v2/<datahash hex>.tar               uncompressed data sections
+//! <root>/data-v2/v3-<identity hex>.tar            files of v3 packages, as a tar
+//! <root>/data-v2/<…>.tar.sum                      their size and SHA-256
 //! ```
+//!
+//! Every entry is checked when it is used, never trusted for having been
+//! written: indexes by their signature, packages by the index `C:` checksum,
+//! expanded data sections by the size and SHA-256 recorded when they were
+//! written ([`Cache::check_data`]). A bad entry is rebuilt in place (a new
+//! temp file renamed over it), so a concurrent reader never loses a good one.
+//! Names in the cache come only from digests and from names and versions
+//! that passed [`apk_format::names`] validation.
 
 use std::fs::{self, File};
 use std::io;
@@ -75,21 +85,86 @@ impl Cache {
         Ok(dir)
     }
 
-    /// Path of a cached package file.
+    /// Path of a cached package file, named by its index identity (`C:`
+    /// decoded). `name` and `version` must have passed
+    /// [`apk_format::names::check_name`] and
+    /// [`apk_format::names::check_version`]; anything else is refused here
+    /// too, so no untrusted text ever becomes a path unchecked.
     pub fn apk_path(
         &self,
         name: &str,
         version: &str,
-        control_sha1_hex: &str,
+        identity: &[u8],
     ) -> Result<PathBuf, CacheError> {
-        Ok(self
-            .bucket("apk-v1")?
-            .join(format!("{name}-{version}-{control_sha1_hex}.apk")))
+        let file = format!("{name}-{version}-{}.apk", hex::encode(identity));
+        if apk_format::names::check_name(name).is_err()
+            || apk_format::names::check_version(version).is_err()
+        {
+            return Err(CacheError {
+                path: self.root.join("apk-v1").join(file),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "package name or version is not safe in a file name",
+                ),
+            });
+        }
+        Ok(self.bucket("apk-v1")?.join(file))
     }
 
     /// Path of a cached uncompressed data section.
-    pub fn data_path(&self, datahash_hex: &str) -> Result<PathBuf, CacheError> {
-        Ok(self.bucket("data-v1")?.join(format!("{datahash_hex}.tar")))
+    pub fn data_path(&self, key: &DataKey) -> Result<PathBuf, CacheError> {
+        Ok(self.bucket(DATA_BUCKET)?.join(format!("{key}.tar")))
+    }
+
+    /// Checks a cached data section against the size and SHA-256 recorded
+    /// when it was written (see [`Cache::commit_data`]). Reads the whole
+    /// entry: a truncated, emptied or edited entry is [`DataCheck::Bad`].
+    pub fn check_data(tar: &Path) -> Result<DataCheck, CacheError> {
+        let Some(mut file) = open_existing(tar)? else {
+            return Ok(DataCheck::Missing);
+        };
+        let sum_path = sum_path(tar);
+        let recorded = match fs::read_to_string(&sum_path) {
+            Ok(text) => match DataDigest::parse(&text) {
+                Some(d) => d,
+                None => return Ok(DataCheck::Bad("its digest record is unreadable".into())),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(DataCheck::Bad("its digest record is missing".into()));
+            }
+            Err(e) => return Err(err(&sum_path)(e)),
+        };
+        let size = file.metadata().map_err(err(tar))?.len();
+        if size != recorded.size {
+            return Ok(DataCheck::Bad(format!(
+                "it is {size} bytes, {} were written",
+                recorded.size
+            )));
+        }
+        let actual = DataDigest::of_reader(&mut file).map_err(err(tar))?;
+        if actual != recorded {
+            return Ok(DataCheck::Bad(
+                "its content does not match the SHA-256 recorded when it was written".into(),
+            ));
+        }
+        Ok(DataCheck::Good)
+    }
+
+    /// Puts a finished data section in place: its digest record first, then
+    /// the tar, each by rename. A reader that finds the tar therefore always
+    /// finds its record; an interrupted write leaves at most a record
+    /// without a tar (overwritten by the next write).
+    pub fn commit_data(
+        tmp: tempfile::NamedTempFile,
+        target: &Path,
+        digest: &DataDigest,
+    ) -> Result<(), CacheError> {
+        let sum_path = sum_path(target);
+        let mut sum = Cache::temp_for(&sum_path)?;
+        io::Write::write_all(sum.as_file_mut(), digest.to_string().as_bytes())
+            .map_err(err(&sum_path))?;
+        Cache::commit(sum, &sum_path)?;
+        Cache::commit(tmp, target)
     }
 
     /// A temp file in the same directory as `target`, to be renamed over it.
@@ -114,6 +189,128 @@ impl Cache {
     pub fn evict(path: &Path) {
         let _ = fs::remove_file(path);
     }
+}
+
+const DATA_BUCKET: &str = "data-v2";
+
+/// Names an expanded data section in the cache: always a digest, never text
+/// from a package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataKey {
+    /// A v2 package's data: the SHA-256 of the data gzip member (its
+    /// `datahash`).
+    Datahash([u8; 32]),
+    /// A v3 package's files: its identity (SHA-256 of the ADB block).
+    V3Identity([u8; 32]),
+}
+
+impl std::fmt::Display for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataKey::Datahash(h) => f.write_str(&hex::encode(h)),
+            DataKey::V3Identity(h) => write!(f, "v3-{}", hex::encode(h)),
+        }
+    }
+}
+
+/// Size and SHA-256 of an expanded data section, recorded beside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataDigest {
+    /// Bytes.
+    pub size: u64,
+    /// SHA-256 of those bytes.
+    pub sha256: [u8; 32],
+}
+
+impl DataDigest {
+    fn parse(text: &str) -> Option<DataDigest> {
+        let mut words = text.split_whitespace();
+        if words.next()? != "apkforge-data-v2" {
+            return None;
+        }
+        let size = words.next()?.parse().ok()?;
+        let mut sha256 = [0u8; 32];
+        hex::decode_to_slice(words.next()?, &mut sha256).ok()?;
+        words
+            .next()
+            .is_none()
+            .then_some(DataDigest { size, sha256 })
+    }
+
+    /// Hashes everything `r` yields.
+    pub fn of_reader(r: &mut dyn io::Read) -> io::Result<DataDigest> {
+        let mut w = DigestWriter::new(io::sink());
+        io::copy(r, &mut w)?;
+        Ok(w.finish().1)
+    }
+}
+
+impl std::fmt::Display for DataDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "apkforge-data-v2 {} {}",
+            self.size,
+            hex::encode(self.sha256)
+        )
+    }
+}
+
+/// A writer that records the size and SHA-256 of what passes through it.
+pub struct DigestWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: io::Write> DigestWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        DigestWriter {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// The inner writer and the digest of everything written.
+    pub fn finish(self) -> (W, DataDigest) {
+        let digest = DataDigest {
+            size: self.size,
+            sha256: self.hasher.finalize().into(),
+        };
+        (self.inner, digest)
+    }
+}
+
+impl<W: io::Write> io::Write for DigestWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Outcome of [`Cache::check_data`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DataCheck {
+    /// Not in the cache.
+    Missing,
+    /// Present and intact.
+    Good,
+    /// Present but damaged; why.
+    Bad(String),
+}
+
+fn sum_path(tar: &Path) -> PathBuf {
+    let mut name = tar.as_os_str().to_owned();
+    name.push(".sum");
+    PathBuf::from(name)
 }
 
 /// Opens a file, or `None` when it does not exist.

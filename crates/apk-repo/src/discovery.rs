@@ -165,6 +165,9 @@ impl RepoClient {
                     .decode(k.e.trim_end_matches('='))
                     .map_err(|_| bad("exponent"))?;
                 let name = format!("{}.rsa.pub", k.kid);
+                apk_format::names::check_file_name(&name).map_err(|e| {
+                    discovery_error(repo, format!("JWKS key `{}`: {e}", k.kid.escape_debug()))
+                })?;
                 let key = apk_format::signing::PublicKey::from_rsa_components(name.clone(), &n, &e)
                     .map_err(|source| RepoError::Key {
                         location: Location::Remote(conf.jwks_uri.clone()),

@@ -8,22 +8,25 @@
 
 pub mod cache;
 pub mod discovery;
+mod expand;
 pub mod http;
 pub mod location;
 pub mod time;
 pub mod v3;
 
 use std::fs::File;
-use std::io::{BufReader, Seek, SeekFrom};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use apk_format::index::IndexEntry;
 use apk_format::index_archive::{IndexArchiveError, read_index_archive};
+use apk_format::names::NameError;
 use apk_format::package_read::{PackageError, PackageReader, SignatureStatus};
 use apk_format::record::PackageRecord;
 use apk_format::signing::{KeyError, Keyring, PublicKey};
 
 pub use cache::{Cache, CacheError};
+pub use expand::{ExpandedPackage, expand_package};
 pub use http::{BasicAuth, HttpClient, HttpError};
 pub use location::{Location, RepoLine};
 
@@ -122,6 +125,39 @@ pub enum RepoError {
         /// What the file has.
         actual: String,
     },
+    /// The index entry has no usable `C:` checksum to verify the package by.
+    #[error(
+        "package `{package}` from `{location}`: its index entry has no valid C: checksum, so the download cannot be verified"
+    )]
+    NoChecksum {
+        /// `name-version`.
+        package: String,
+        /// Where it came from.
+        location: Location,
+    },
+    /// An index entry whose name, version or architecture is not safe to
+    /// use (in a file name, a URL or the image's database).
+    #[error("index `{location}`: package `{package}`: {source}")]
+    InvalidEntry {
+        /// The index.
+        location: Location,
+        /// The entry as written (`P:`/`V:`).
+        package: String,
+        /// What is wrong.
+        #[source]
+        source: NameError,
+    },
+    /// A package's data section does not match what its verified control
+    /// section (datahash) or index entry (`C:`) vouches for.
+    #[error("package `{package}` from `{location}`: {reason}")]
+    DataMismatch {
+        /// `name-version`.
+        package: String,
+        /// Where it came from.
+        location: Location,
+        /// What did not match.
+        reason: String,
+    },
     /// Key discovery failed.
     #[error("key discovery for `{repository}`: {reason}")]
     Discovery {
@@ -177,6 +213,9 @@ pub struct LoadedIndex {
 pub trait Progress: Sync {
     /// A package file is available locally (downloaded or cached).
     fn package_ready(&self, _name: &str, _downloaded_bytes: u64) {}
+    /// Something was wrong but has been handled (a damaged cache entry
+    /// fetched again); worth telling the user.
+    fn warning(&self, _message: &str) {}
 }
 
 /// Ignores progress.
@@ -228,13 +267,30 @@ impl RepoClient {
         url: &str,
         file_name: &str,
     ) -> Result<PathBuf, RepoError> {
+        self.cached_download_fresh(bucket, url, file_name, false)
+            .map(|(p, _)| p)
+    }
+
+    /// [`Self::cached_download`], also saying whether the bytes were just
+    /// downloaded; `refetch` ignores the cached copy and its ETag.
+    fn cached_download_fresh(
+        &self,
+        bucket: &str,
+        url: &str,
+        file_name: &str,
+        refetch: bool,
+    ) -> Result<(PathBuf, bool), RepoError> {
         let dir = self.opts.cache.url_dir(bucket, url)?;
+        apk_format::names::check_file_name(file_name).map_err(|e| RepoError::Io {
+            path: dir.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+        })?;
         let target = dir.join(file_name);
         let etag_path = dir.join(format!("{file_name}.etag"));
-        let have = target.is_file();
+        let have = target.is_file() && !refetch;
         if self.opts.offline {
             return if have {
-                Ok(target)
+                Ok((target, false))
             } else {
                 Err(RepoError::Offline(Location::Remote(url.to_string())))
             };
@@ -246,16 +302,41 @@ impl RepoClient {
         };
         let mut tmp = Cache::temp_for(&target)?;
         match self.http.get(url, etag.as_deref(), tmp.as_file_mut())? {
-            http::Fetched::NotModified => Ok(target),
+            http::Fetched::NotModified => Ok((target, false)),
             http::Fetched::Body { etag, .. } => {
                 Cache::commit(tmp, &target)?;
                 match etag {
                     Some(e) => std::fs::write(&etag_path, e).map_err(io_err(&etag_path))?,
                     None => Cache::evict(&etag_path),
                 }
-                Ok(target)
+                Ok((target, true))
             }
         }
+    }
+
+    /// A cached download read by `read`; when the cached copy (not a fresh
+    /// download) fails with an error `retry` accepts, it is downloaded
+    /// again once. A copy that still fails is dropped from the cache.
+    fn with_cached_download<T>(
+        &self,
+        bucket: &str,
+        url: &str,
+        file_name: &str,
+        retry: impl Fn(&RepoError) -> bool,
+        read: impl Fn(&Path) -> Result<T, RepoError>,
+    ) -> Result<T, RepoError> {
+        let (path, fresh) = self.cached_download_fresh(bucket, url, file_name, false)?;
+        let result = match read(&path) {
+            Err(e) if retry(&e) && !fresh && !self.opts.offline => {
+                let (path, _) = self.cached_download_fresh(bucket, url, file_name, true)?;
+                read(&path)
+            }
+            other => other,
+        };
+        if result.as_ref().is_err_and(&retry) {
+            Cache::evict(&path);
+        }
+        result
     }
 
     /// Loads a public key from a path or URL.
@@ -263,20 +344,29 @@ impl RepoClient {
         self.load_key_pem(location).map(|(k, _)| k)
     }
 
-    /// Loads a public key from a path or URL, with its PEM bytes.
+    /// Loads a public key from a path or URL, with its PEM bytes. A cached
+    /// key that no longer parses is downloaded again.
     pub fn load_key_pem(&self, location: &str) -> Result<(PublicKey, Vec<u8>), RepoError> {
         let loc = Location::parse(location);
         let name = loc.file_name().unwrap_or_else(|| "key.rsa.pub".to_string());
-        let path = match &loc {
-            Location::Local(p) => p.clone(),
-            Location::Remote(url) => self.cached_download("keys-v1", url, &name)?,
+        let read = |path: &Path| -> Result<(PublicKey, Vec<u8>), RepoError> {
+            let pem = std::fs::read(path).map_err(io_err(path))?;
+            let key = PublicKey::from_pem(name.clone(), &pem).map_err(|source| RepoError::Key {
+                location: loc.clone(),
+                source,
+            })?;
+            Ok((key, pem))
         };
-        let pem = std::fs::read(&path).map_err(io_err(&path))?;
-        let key = PublicKey::from_pem(name, &pem).map_err(|source| RepoError::Key {
-            location: loc,
-            source,
-        })?;
-        Ok((key, pem))
+        match &loc {
+            Location::Local(p) => read(p),
+            Location::Remote(url) => self.with_cached_download(
+                "keys-v1",
+                url,
+                &name,
+                |e| matches!(e, RepoError::Key { .. }),
+                read,
+            ),
+        }
     }
 
     /// Loads and verifies the index of `repo` for `arch`: an
@@ -318,44 +408,51 @@ impl RepoClient {
 
     fn load_v2_index(&self, repo: &RepoLine, arch: &str) -> Result<LoadedIndex, RepoError> {
         let location = repo.index_location(arch);
-        let path = match &location {
-            Location::Local(p) => {
-                if !p.is_file() {
-                    return Err(RepoError::IndexMissing(location));
-                }
-                p.clone()
-            }
-            Location::Remote(url) => self.cached_download("index-v1", url, "APKINDEX.tar.gz")?,
+        let read = |path: &Path| -> Result<LoadedIndex, RepoError> {
+            let file = File::open(path).map_err(io_err(path))?;
+            let archive =
+                read_index_archive(BufReader::new(file)).map_err(|source| RepoError::Index {
+                    location: location.clone(),
+                    source,
+                })?;
+            let signature = self.check_signature(archive.verify(&self.keyring), &location)?;
+            check_entries(&archive.entries, &location)?;
+            Ok(LoadedIndex {
+                repo: repo.clone(),
+                arch: arch.to_string(),
+                description: archive.description,
+                entries: archive.entries,
+                signature,
+                layout: v3::IndexLayout::V2,
+            })
         };
-        let file = File::open(&path).map_err(io_err(&path))?;
-        let archive = read_index_archive(BufReader::new(file)).map_err(|source| {
-            if matches!(location, Location::Remote(_)) {
-                Cache::evict(&path);
-            }
-            RepoError::Index {
-                location: location.clone(),
-                source,
-            }
-        })?;
-        let signature = archive.verify(&self.keyring);
-        if !signature.is_valid() && !self.opts.ignore_signatures {
-            if matches!(location, Location::Remote(_)) {
-                Cache::evict(&path);
-            }
+        match &location {
+            Location::Local(p) if !p.is_file() => Err(RepoError::IndexMissing(location)),
+            Location::Local(p) => read(p),
+            Location::Remote(url) => self.with_cached_download(
+                "index-v1",
+                url,
+                "APKINDEX.tar.gz",
+                unreadable_index,
+                read,
+            ),
+        }
+    }
+
+    /// Passes a verified signature (or any, with `--ignore-signatures`).
+    fn check_signature(
+        &self,
+        status: SignatureStatus,
+        location: &Location,
+    ) -> Result<SignatureStatus, RepoError> {
+        if !status.is_valid() && !self.opts.ignore_signatures {
             return Err(RepoError::Signature {
-                location,
-                status: signature,
+                location: location.clone(),
+                status,
                 keys: self.keyring_names(),
             });
         }
-        Ok(LoadedIndex {
-            repo: repo.clone(),
-            arch: arch.to_string(),
-            description: archive.description,
-            entries: archive.entries,
-            signature,
-            layout: v3::IndexLayout::V2,
-        })
+        Ok(status)
     }
 
     /// Loads a `Packages.adb`; `default_spec` applies when the index has no
@@ -368,52 +465,39 @@ impl RepoClient {
         url_base: Location,
         default_spec: Option<String>,
     ) -> Result<LoadedIndex, RepoError> {
-        let path = match &location {
-            Location::Local(p) => {
-                if !p.is_file() {
-                    return Err(RepoError::IndexMissing(location));
-                }
-                p.clone()
-            }
-            Location::Remote(url) => self.cached_download("index-v1", url, "Packages.adb")?,
+        let read = |path: &Path| -> Result<LoadedIndex, RepoError> {
+            let file = File::open(path).map_err(io_err(path))?;
+            let index = apk_format::adb::index::read_index(BufReader::new(file))
+                .map_err(|source| v3::index_error(&location, source))?;
+            let signature = self.check_signature(index.verify(&self.keyring), &location)?;
+            let (url_base, spec) = match (&index.pkgname_spec, default_spec.clone()) {
+                (Some(spec), _) => (url_base.clone(), spec.clone()),
+                // Beside the index.
+                (None, Some(spec)) => (url_base.clone(), spec),
+                (None, None) => (url_base.clone(), "${name}-${version}.apk".to_string()),
+            };
+            let entries = index.entries();
+            check_entries(&entries, &location)?;
+            Ok(LoadedIndex {
+                repo: repo.clone(),
+                arch: arch.to_string(),
+                description: index.description,
+                entries,
+                signature,
+                layout: v3::IndexLayout::V3 {
+                    index: location.clone(),
+                    url_base,
+                    spec,
+                },
+            })
         };
-        let file = File::open(&path).map_err(io_err(&path))?;
-        let index = apk_format::adb::index::read_index(BufReader::new(file)).map_err(|source| {
-            if matches!(location, Location::Remote(_)) {
-                Cache::evict(&path);
+        match &location {
+            Location::Local(p) if !p.is_file() => Err(RepoError::IndexMissing(location.clone())),
+            Location::Local(p) => read(p),
+            Location::Remote(url) => {
+                self.with_cached_download("index-v1", url, "Packages.adb", unreadable_index, read)
             }
-            v3::index_error(&location, source)
-        })?;
-        let signature = index.verify(&self.keyring);
-        if !signature.is_valid() && !self.opts.ignore_signatures {
-            if matches!(location, Location::Remote(_)) {
-                Cache::evict(&path);
-            }
-            return Err(RepoError::Signature {
-                location,
-                status: signature,
-                keys: self.keyring_names(),
-            });
         }
-        let (url_base, spec) = match (&index.pkgname_spec, default_spec) {
-            (Some(spec), _) => (url_base, spec.clone()),
-            // Beside the index.
-            (None, Some(spec)) => (url_base, spec),
-            (None, None) => (url_base, "${name}-${version}.apk".to_string()),
-        };
-        let entries = index.entries();
-        Ok(LoadedIndex {
-            repo: repo.clone(),
-            arch: arch.to_string(),
-            description: index.description,
-            entries,
-            signature,
-            layout: v3::IndexLayout::V3 {
-                index: location,
-                url_base,
-                spec,
-            },
-        })
     }
 
     /// Where a package of `repo` is: by the layout its index was loaded
@@ -475,6 +559,17 @@ impl RepoClient {
         arch: &str,
         record: &PackageRecord,
     ) -> Result<PathBuf, RepoError> {
+        self.fetch_package_noting(repo, arch, record, &NoProgress)
+    }
+
+    fn fetch_package_noting(
+        &self,
+        repo: &RepoLine,
+        arch: &str,
+        record: &PackageRecord,
+        progress: &dyn Progress,
+    ) -> Result<PathBuf, RepoError> {
+        check_record(record, &repo.location)?;
         let location = self.package_location(repo, arch, record)?;
         match &location {
             Location::Local(p) => {
@@ -482,21 +577,29 @@ impl RepoClient {
                 Ok(p.clone())
             }
             Location::Remote(url) => {
-                let sum_hex = record
+                let sum = record
                     .checksum
                     .as_deref()
                     .and_then(apk_format::adb::index::decode_checksum)
-                    .map(hex::encode)
-                    .unwrap_or_else(|| "nochecksum".to_string());
+                    .ok_or_else(|| RepoError::NoChecksum {
+                        package: record.name_version(),
+                        location: location.clone(),
+                    })?;
                 let target = self
                     .opts
                     .cache
-                    .apk_path(&record.name, &record.version, &sum_hex)?;
+                    .apk_path(&record.name, &record.version, &sum)?;
                 if target.is_file() {
                     match check_control(&target, record, &location) {
                         Ok(()) => return Ok(target),
                         // A corrupt cache entry is replaced by a fresh download.
-                        Err(_) => Cache::evict(&target),
+                        Err(e) => {
+                            progress.warning(&format!(
+                                "cached package `{}` is damaged ({e}); downloading it again",
+                                target.display()
+                            ));
+                            Cache::evict(&target);
+                        }
                     }
                 }
                 if self.opts.offline {
@@ -531,7 +634,7 @@ impl RepoClient {
                         let Some((repo, arch, rec)) = items.get(i) else {
                             break;
                         };
-                        let r = self.fetch_package(repo, arch, rec);
+                        let r = self.fetch_package_noting(repo, arch, rec, progress);
                         if let Ok(p) = &r {
                             let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
                             progress.package_ready(&rec.name, size);
@@ -555,6 +658,70 @@ impl RepoClient {
     pub fn expand_package(&self, apk: &Path) -> Result<ExpandedPackage, RepoError> {
         expand_package(&self.opts.cache, apk)
     }
+
+    /// Expands `apk`, which [`RepoClient::fetch_package`] returned for
+    /// `record` of `repo`. A cached download whose data turns out damaged
+    /// is dropped, downloaded again and expanded once more (noted in
+    /// [`ExpandedPackage::notes`]); a damaged file of a local repository is
+    /// an error naming it.
+    pub fn expand_fetched(
+        &self,
+        repo: &RepoLine,
+        arch: &str,
+        record: &PackageRecord,
+        apk: &Path,
+    ) -> Result<ExpandedPackage, RepoError> {
+        let cached_download = apk.starts_with(self.opts.cache.root());
+        match expand_package(&self.opts.cache, apk) {
+            Err(e) if e.is_damaged_package() && cached_download && !self.opts.offline => {
+                Cache::evict(apk);
+                let fresh = self.fetch_package(repo, arch, record)?;
+                let mut exp = expand_package(&self.opts.cache, &fresh)?;
+                exp.notes.insert(
+                    0,
+                    format!(
+                        "cached package `{}` was damaged ({e}); downloaded it again",
+                        apk.display()
+                    ),
+                );
+                Ok(exp)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether a cached index that failed this way is worth downloading again.
+fn unreadable_index(e: &RepoError) -> bool {
+    matches!(
+        e,
+        RepoError::Index { .. } | RepoError::V3Index { .. } | RepoError::Signature { .. }
+    )
+}
+
+/// Refuses an index whose entries carry names, versions or architectures
+/// that are not safe to use in file names, URLs or the image's database.
+fn check_entries(entries: &[IndexEntry], location: &Location) -> Result<(), RepoError> {
+    entries
+        .iter()
+        .try_for_each(|e| check_record(&e.package, location))
+}
+
+fn check_record(p: &PackageRecord, location: &Location) -> Result<(), RepoError> {
+    use apk_format::names::{check_arch, check_name, check_version};
+    let checked = check_name(&p.name)
+        .and_then(|()| check_version(&p.version))
+        .and_then(|()| match p.arch.as_str() {
+            "" => Ok(()),
+            arch => check_arch(arch),
+        });
+    checked.map_err(|source| RepoError::InvalidEntry {
+        location: location.clone(),
+        package: format!("{}-{}", p.name, p.version)
+            .escape_debug()
+            .to_string(),
+        source,
+    })
 }
 
 fn unreachable_result() -> Result<PathBuf, RepoError> {
@@ -594,86 +761,4 @@ fn check_control(
         }
     }
     Ok(())
-}
-
-/// A package whose data section is available as an uncompressed tar.
-#[derive(Clone, Debug)]
-pub struct ExpandedPackage {
-    /// `.PKGINFO` metadata.
-    pub record: PackageRecord,
-    /// Control files (scripts, ...).
-    pub control_files: Vec<apk_format::package_read::ControlFile>,
-    /// `C:` checksum of the control section.
-    pub checksum: String,
-    /// The uncompressed data tar in the cache.
-    pub data_tar: PathBuf,
-    /// Size of the .apk file.
-    pub file_size: u64,
-    /// Owners in the data tar are names to resolve against the target's
-    /// account files (v3 packages), not numeric ids.
-    pub owners_by_name: bool,
-}
-
-/// See [`RepoClient::expand_package`].
-pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, RepoError> {
-    if v3::is_v3_file(apk)? {
-        return v3::expand(cache, apk);
-    }
-    let location = Location::Local(apk.to_path_buf());
-    let package_err = |source| RepoError::Package {
-        location: location.clone(),
-        source,
-    };
-    let mut file = File::open(apk).map_err(io_err(apk))?;
-    let file_size = file.metadata().map_err(io_err(apk))?.len();
-    let pkg = PackageReader::new(BufReader::new(&mut file)).map_err(package_err)?;
-    let record = pkg.record.clone();
-    let control_files = pkg.control_files.clone();
-    let checksum = pkg.checksum();
-    let want = record.datahash.clone();
-    let cached = want.as_deref().map(|h| cache.data_path(h)).transpose()?;
-    if let Some(path) = cached.as_ref().filter(|p| p.is_file()) {
-        return Ok(ExpandedPackage {
-            record,
-            control_files,
-            checksum,
-            data_tar: path.clone(),
-            file_size,
-            owners_by_name: false,
-        });
-    }
-    // No datahash (old packages) or not cached yet: extract and check.
-    let tmp_target = match &cached {
-        Some(p) => p.clone(),
-        None => cache.data_path(&format!("unhashed-{}", checksum.replace('/', "_")))?,
-    };
-    let mut tmp = Cache::temp_for(&tmp_target)?;
-    let digest = pkg
-        .extract_data_tar(tmp.as_file_mut())
-        .map_err(package_err)?;
-    let actual = hex::encode(digest.datahash);
-    if let Some(want) = &want
-        && &actual != want
-    {
-        return Err(package_err(PackageError::Section {
-            section: "data",
-            source: std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("datahash mismatch: .PKGINFO says {want}, data section hashes to {actual}"),
-            ),
-        }));
-    }
-    let target = cache.data_path(&actual)?;
-    tmp.as_file_mut()
-        .seek(SeekFrom::Start(0))
-        .map_err(io_err(&target))?;
-    Cache::commit(tmp, &target)?;
-    Ok(ExpandedPackage {
-        record,
-        control_files,
-        checksum,
-        data_tar: target,
-        file_size,
-        owners_by_name: false,
-    })
 }

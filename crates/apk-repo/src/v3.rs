@@ -15,7 +15,7 @@ use apk_format::adb::index::decode_checksum;
 use apk_format::adb::package::{V3PackageError, V3PackageReader};
 use apk_format::package_read::ControlFile;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, DataKey, DigestWriter};
 use crate::location::Location;
 use crate::{ExpandedPackage, RepoError, io_err};
 
@@ -225,15 +225,20 @@ pub fn expand(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, RepoError> {
             content: content.clone(),
         })
         .collect();
-    let target = cache.data_path(&format!("v3-{}", hex::encode(reader.identity)))?;
-    if !target.is_file() {
+    // Checked like v2 entries (see `crate::expand`): the tar is written
+    // from a package whose files were each checked against their SHA-256
+    // while expanding, and used only while it matches its recorded digest.
+    let target = cache.data_path(&DataKey::V3Identity(reader.identity))?;
+    let mut notes = Vec::new();
+    if !crate::expand::checked_entry(&target, &record.name_version(), &mut notes)? {
         let tmp = Cache::temp_for(&target)?;
-        let out = std::io::BufWriter::with_capacity(256 * 1024, tmp);
+        let out = DigestWriter::new(std::io::BufWriter::with_capacity(256 * 1024, tmp));
         let (_, out) = write_data_tar(reader, out).map_err(&to_err)?;
+        let (out, digest) = out.finish();
         let tmp = out
             .into_inner()
             .map_err(|e| io_err(&target)(e.into_error()))?;
-        Cache::commit(tmp, &target)?;
+        Cache::commit_data(tmp, &target, &digest)?;
     }
     Ok(ExpandedPackage {
         record,
@@ -242,6 +247,7 @@ pub fn expand(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, RepoError> {
         data_tar: target,
         file_size,
         owners_by_name: true,
+        notes,
     })
 }
 

@@ -91,6 +91,24 @@ fn index_packages_cache_and_offline() {
     assert_eq!(again, paths[0]);
     assert_eq!(gets(&server), 5);
 
+    // A damaged cached index (its ETag still current) is downloaded again.
+    let index_dir = std::fs::read_dir(cache.path().join("index-v1"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(index_dir.join("APKINDEX.tar.gz"), b"garbage").unwrap();
+    assert_eq!(c.load_index(&repo, "x86_64").unwrap().entries.len(), 100);
+    let log = server.log();
+    assert!(
+        log.ends_with(&[
+            "GET /alpine-3.19/x86_64/APKINDEX.tar.gz 304".to_string(),
+            "GET /alpine-3.19/x86_64/APKINDEX.tar.gz 200".to_string()
+        ]),
+        "{log:?}"
+    );
+
     // Expanded data sections land in the cache once per datahash.
     let exp = c.expand_package(&paths[1]).unwrap();
     assert!(exp.data_tar.is_file());

@@ -41,6 +41,9 @@ impl apk_repo::Progress for RepoProgress<'_> {
     fn package_ready(&self, name: &str, bytes: u64) {
         self.0.package_ready(name, bytes);
     }
+    fn warning(&self, message: &str) {
+        self.0.warn(message);
+    }
 }
 
 /// Error building an image.
@@ -584,14 +587,15 @@ pub fn assemble_on(
     let files = client.fetch_packages(&items, &RepoProgress(reporter));
     reporter.fetch_finished();
     let files = files?;
+    let work: Vec<(&(RepoLine, PackageRecord), PathBuf)> = packages.iter().zip(files).collect();
     let expanded: Vec<Result<apk_repo::ExpandedPackage, RepoError>> = std::thread::scope(|s| {
-        let chunks: Vec<_> = files
-            .chunks(files.len().div_ceil(2).max(1))
+        let chunks: Vec<_> = work
+            .chunks(work.len().div_ceil(2).max(1))
             .map(|chunk| {
                 s.spawn(move || {
                     chunk
                         .iter()
-                        .map(|f| client.expand_package(f))
+                        .map(|((line, record), f)| client.expand_fetched(line, arch, record, f))
                         .collect::<Vec<_>>()
                 })
             })
@@ -612,6 +616,9 @@ pub fn assemble_on(
     };
     for ((line, index_record), exp) in packages.iter().zip(expanded) {
         let exp = exp?;
+        for note in &exp.notes {
+            reporter.warn(note);
+        }
         let mut record = exp.record;
         record.checksum = index_record.checksum.clone().or(Some(exp.checksum));
         record.file_size = index_record.file_size.or(Some(exp.file_size));

@@ -21,6 +21,9 @@ impl image::Reporter for Progress<'_> {
     fn phase(&self, message: &str) {
         self.0.line(&format!("    {message}"));
     }
+    fn warn(&self, message: &str) {
+        self.0.line(&format!("    warning: {message}"));
+    }
 }
 
 /// Mount points and directories every environment gets.

@@ -158,6 +158,15 @@ pub fn normalize(raw: &str) -> Result<Option<String>, TreeError> {
     Ok((!parts.is_empty()).then(|| parts.join("/")))
 }
 
+/// True for a path [`normalize`] would return unchanged: relative, no empty,
+/// `.` or `..` components. Every path of a [`Tree`] is clean.
+pub fn is_clean(path: &str) -> bool {
+    !path.is_empty()
+        && path
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
 impl Tree {
     /// An empty tree.
     pub fn new() -> Tree {
@@ -268,8 +277,11 @@ impl Tree {
     }
 
     /// Creates `path` and missing parents as directories (`mode` for new
-    /// ones). Existing directories are left alone.
+    /// ones). Existing directories are left alone; `""` is the root.
     pub fn mkdir_all(&mut self, path: &str, mode: u32, mtime: u64) -> Result<(), TreeError> {
+        if !path.is_empty() && !is_clean(path) {
+            return Err(TreeError::Unsafe(path.to_string()));
+        }
         let mut cur = String::new();
         for comp in path.split('/').filter(|c| !c.is_empty()) {
             if !cur.is_empty() {
@@ -300,6 +312,9 @@ impl Tree {
         mode: u32,
         mtime: u64,
     ) -> Result<(), TreeError> {
+        if !is_clean(path) {
+            return Err(TreeError::Unsafe(path.to_string()));
+        }
         if let Some((parent, _)) = path.rsplit_once('/') {
             self.mkdir_all(parent, 0o755, mtime)?;
         }
@@ -360,6 +375,10 @@ mod tests {
         );
         assert_eq!(t.resolve_parent("abs/x").unwrap(), "usr/lib/x");
         assert!(normalize("../x").is_err());
+        assert!(t.write_file("etc/apk/keys/..", vec![], 0o644, 0).is_err());
+        assert!(t.write_file("sv/../../x", vec![], 0o644, 0).is_err());
+        assert!(t.mkdir_all("/abs", 0o755, 0).is_err());
+        assert!(is_clean("a/b") && !is_clean("a//b") && !is_clean("./a"));
         assert!(normalize("/etc").is_err());
         assert_eq!(normalize("./usr/bin/").unwrap().as_deref(), Some("usr/bin"));
         assert_eq!(normalize("./").unwrap(), None);
