@@ -138,6 +138,7 @@ fn retries_auth_and_tampering() {
         &fx,
         ServerOptions {
             basic_auth: Some(("alice".into(), "s3cret".into())),
+            ..Default::default()
         },
     );
     let cache = tempfile::tempdir().unwrap();

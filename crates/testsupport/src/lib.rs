@@ -34,6 +34,10 @@ pub fn fixtures() -> PathBuf {
 pub struct ServerOptions {
     /// Require `Authorization: Basic` with these credentials.
     pub basic_auth: Option<(String, String)>,
+    /// Resolve `.` and `..` in request paths as nginx and most servers do
+    /// (a path climbing above the root is still refused); by default any
+    /// `..` is refused.
+    pub resolve_dot_segments: bool,
 }
 
 struct Shared {
@@ -178,10 +182,27 @@ fn handle(stream: TcpStream, s: &Shared) -> std::io::Result<()> {
         .next()
         .unwrap_or("")
         .trim_start_matches('/');
+    let rel = if s.opts.resolve_dot_segments {
+        let mut parts: Vec<&str> = Vec::new();
+        for c in rel.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        return respond(400, "Bad Request", &[], b"", true);
+                    }
+                }
+                c => parts.push(c),
+            }
+        }
+        parts.join("/")
+    } else {
+        rel.to_string()
+    };
     if rel.split('/').any(|c| c == "..") {
         return respond(400, "Bad Request", &[], b"", true);
     }
-    let path = s.root.join(rel);
+    let path = s.root.join(&rel);
     let mut body = Vec::new();
     match std::fs::File::open(&path).and_then(|mut f| f.read_to_end(&mut body)) {
         Ok(_) if path.is_file() => {
