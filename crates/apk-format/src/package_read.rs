@@ -38,6 +38,9 @@ pub enum PackageError {
     /// Bytes after the data section.
     #[error("unexpected data after the data section")]
     TrailingData,
+    /// `.PKGINFO` names the package in a way that is unsafe to use.
+    #[error(".PKGINFO: {0}")]
+    InvalidName(#[from] crate::names::NameError),
 }
 
 fn section(section: &'static str) -> impl Fn(io::Error) -> PackageError {
@@ -235,6 +238,11 @@ impl<R: BufRead> PackageReader<R> {
             }
         };
         let record = pkginfo.to_record()?;
+        crate::names::check_name(&record.name)?;
+        crate::names::check_version(&record.version)?;
+        if !record.arch.is_empty() {
+            crate::names::check_arch(&record.arch)?;
+        }
         Ok(PackageReader {
             src,
             signatures,

@@ -124,6 +124,40 @@ pub enum WriteError {
     /// A package info value the format cannot hold.
     #[error("package info: {0}")]
     Info(String),
+    /// Metadata that cannot be written safely: an invalid name, version or
+    /// arch, or a value that would break `.PKGINFO` into more lines.
+    #[error("package metadata: {0}")]
+    Metadata(String),
+}
+
+/// Refuses metadata that would be unsafe in file names or inject lines into
+/// `.PKGINFO` (and from there into indexes and installed databases).
+pub(crate) fn check_metadata(r: &PackageRecord) -> Result<(), WriteError> {
+    use crate::names::{check_arch, check_name, check_version};
+    let bad = |e: crate::names::NameError| WriteError::Metadata(e.to_string());
+    check_name(&r.name).map_err(bad)?;
+    check_version(&r.version).map_err(bad)?;
+    check_arch(&r.arch).map_err(bad)?;
+    let texts = [
+        ("pkgdesc", Some(&r.description)),
+        ("url", Some(&r.url)),
+        ("license", Some(&r.license)),
+        ("origin", r.origin.as_ref()),
+        ("commit", r.commit.as_ref()),
+        ("maintainer", r.maintainer.as_ref()),
+    ];
+    let triggers = r.triggers.iter().map(|t| ("triggers", Some(t)));
+    for (key, value) in texts.into_iter().chain(triggers) {
+        if let Some(v) = value
+            && v.contains(['\n', '\r', '\0'])
+        {
+            return Err(WriteError::Metadata(format!(
+                "`{key}` must be a single line, got `{}`",
+                v.escape_debug()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What went into a written package.
@@ -253,6 +287,7 @@ impl PackageBuilder {
         W: Write,
         S: Read + Write + Seek,
     {
+        check_metadata(&self.record)?;
         self.prepare_entries()?;
         let (datahash, installed_size, data_len) = self.write_data(scratch)?;
         self.record.datahash = Some(hex::encode(datahash));

@@ -113,6 +113,7 @@ impl V3PackageBuilder {
         key: Option<&SigningKey>,
         compression: Compression,
     ) -> Result<WrittenV3Package, WriteError> {
+        crate::package_write::check_metadata(&self.record)?;
         crate::package_write::prepare_tree(&mut self.entries)?;
         let info_err = |e: InfoError| WriteError::Info(e.to_string());
         let mut w = AdbWriter::new();
