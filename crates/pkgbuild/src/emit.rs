@@ -108,11 +108,14 @@ pub fn emit_all(
             reason: e.to_string(),
         })?;
     let p = &recipe.package;
+    // Block scalars (`description: |`) end in a line break, which would add
+    // a line to .PKGINFO and end an APKINDEX record early.
+    let line = |s: &str| s.trim_end_matches(['\n', '\r']).to_string();
     let mut outputs = vec![Output {
         name: p.name.to_string(),
-        description: p.description.to_string(),
-        url: p.url.to_string(),
-        commit: p.commit.to_string(),
+        description: line(&p.description),
+        url: line(&p.url),
+        commit: line(&p.commit),
         dependencies: &p.dependencies,
         options: p.options.as_ref(),
         scriptlets: p.scriptlets.as_ref(),
@@ -121,12 +124,12 @@ pub fn emit_all(
     for s in recipe.subpackages.iter().filter(|s| s.enabled) {
         outputs.push(Output {
             name: s.name.to_string(),
-            description: s.description.to_string(),
-            url: s.url.to_string(),
+            description: line(&s.description),
+            url: line(&s.url),
             commit: if s.commit.is_empty() {
-                p.commit.to_string()
+                line(&p.commit)
             } else {
-                s.commit.to_string()
+                line(&s.commit)
             },
             dependencies: &s.dependencies,
             options: s.options.as_ref(),
@@ -138,7 +141,7 @@ pub fn emit_all(
     let license = p
         .copyright
         .iter()
-        .map(|c| c.license.to_string())
+        .map(|c| line(&c.license))
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" AND ");

@@ -123,6 +123,9 @@ pub enum PkgBuildError {
     /// Bad linter settings.
     #[error("{0}")]
     Lint(String),
+    /// A name or version that cannot be used in file names and metadata.
+    #[error("recipe: {0}")]
+    Invalid(#[from] apk_format::names::NameError),
     /// Work directory trouble.
     #[error("work directory `{path}`: {source}")]
     Work {
@@ -290,12 +293,27 @@ impl Dirs {
     }
 }
 
+/// Names and the version become file names (`<out>/<arch>/<name>-<version>.apk`,
+/// `melange-out/<name>`, the package's SBOM): refuse any that could leave
+/// their directory, whatever the caller checked before.
+fn check_names(recipe: &CompiledRecipe) -> Result<(), PkgBuildError> {
+    use apk_format::names::{check_name, check_version};
+    let p = &recipe.package;
+    check_name(&p.name)?;
+    check_version(&format!("{}-r{}", p.version, p.epoch))?;
+    for s in &recipe.subpackages {
+        check_name(&s.name)?;
+    }
+    Ok(())
+}
+
 /// Builds every package of the recipe.
 pub fn build(
     recipe: &CompiledRecipe,
     opts: &BuildOptions<'_>,
     log: &dyn Log,
 ) -> Result<BuildOutput, PkgBuildError> {
+    check_names(recipe)?;
     let began = Instant::now();
     let mut timings = Timings::default();
     let arch = recipe.arch.apk_name().to_string();

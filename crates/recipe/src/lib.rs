@@ -95,12 +95,17 @@
 //!   not run gobump for `deps` (it uses `go mod edit -require`).
 //! - yaml.v3 accepts `yes`/`no`/`on`/`off` for boolean fields; here only
 //!   `true`/`false` (all that real recipes use).
-//! - `package.version` is not checked against apk's version grammar
-//!   (melange does not either); `timeout` is kept as text.
+//! - `package.version` is checked when a recipe is built, not when it is
+//!   loaded or compiled, as melange does ([`check_buildable`]);
+//!   `timeout` is kept as text.
+//! - Package metadata that becomes `.PKGINFO` values (descriptions, URLs,
+//!   commits, licenses) must be one line when building ([`check_buildable`]);
+//!   melange writes line breaks through, which injects lines.
 
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod buildable;
 pub mod compile;
 pub mod compiled;
 mod dump;
@@ -125,6 +130,7 @@ mod vars;
 pub const HOST_PIPELINES: [&str; 2] = ["fetch", "git-checkout"];
 
 pub use arch::BuildArch;
+pub use buildable::check_buildable;
 pub use compile::{CompileOptions, Compiler, compile};
 pub use compiled::{CompiledRecipe, CompiledStep, CompiledSubpackage, CompiledTest};
 pub use env::Environment;

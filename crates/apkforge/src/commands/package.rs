@@ -268,6 +268,7 @@ pub(crate) fn build_options<'a>(
 pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {
     let log = StderrLog::new(&args.log_level)?;
     let compiled = compile_for_build(args)?;
+    recipe::check_buildable(&compiled, &args.recipe)?;
     let host = BuildArch::host().context("cannot tell the host architecture")?;
     if compiled.arch != host {
         bail!(
