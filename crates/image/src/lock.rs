@@ -226,6 +226,48 @@ fn lock_package(
     })
 }
 
+/// Error reading a lock file.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Not the JSON of a lock file (with line and column).
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// An entry whose name, version or arch is not safe to use.
+    #[error("{entry}: {source}")]
+    Invalid {
+        /// Which entry, e.g. `contents.packages[3]`.
+        entry: String,
+        /// What is wrong.
+        #[source]
+        source: apk_format::names::NameError,
+    },
+}
+
+/// Parses a lock file and checks every name, version and architecture in it
+/// (they pin packages and name paths and URLs).
+pub fn parse_lock(bytes: &[u8]) -> Result<Lock, LockError> {
+    use apk_format::names::{check_arch, check_name, check_version};
+    let lock: Lock = serde_json::from_slice(bytes)?;
+    let invalid = |entry: String| move |source| LockError::Invalid { entry, source };
+    for (i, p) in lock.contents.packages.iter().enumerate() {
+        let entry = format!("contents.packages[{i}]");
+        check_name(&p.name).map_err(invalid(entry.clone()))?;
+        check_version(&p.version).map_err(invalid(entry.clone()))?;
+        check_arch(&p.architecture).map_err(invalid(entry))?;
+    }
+    let repos = [
+        ("repositories", &lock.contents.repositories),
+        ("build_repositories", &lock.contents.build_repositories),
+        ("runtime_repositories", &lock.contents.runtime_repositories),
+    ];
+    for (what, list) in repos {
+        for (i, r) in list.iter().enumerate() {
+            check_arch(&r.architecture).map_err(invalid(format!("contents.{what}[{i}]")))?;
+        }
+    }
+    Ok(lock)
+}
+
 /// Serializes like apko: two-space indent and a trailing newline.
 pub fn to_json(lock: &Lock) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(lock).unwrap_or_default();

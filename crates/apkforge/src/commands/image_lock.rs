@@ -28,8 +28,8 @@ fn options(flags: &ResolveArgs, work: &Path, sde: Option<u64>) -> BuildOptions {
 pub fn read_lock(path: &Path, config_checksum: &str) -> Result<Lock> {
     let bytes =
         std::fs::read(path).with_context(|| format!("reading lock file `{}`", path.display()))?;
-    let lock: Lock = serde_json::from_slice(&bytes)
-        .with_context(|| format!("parsing lock file `{}`", path.display()))?;
+    let lock: Lock = image::lock::parse_lock(&bytes)
+        .with_context(|| format!("lock file `{}`", path.display()))?;
     if lock.config.checksum != config_checksum {
         bail!(
             "lock file `{}` was made for a different config (checksum {}, the config now has {}); run `apkforge image lock` again",
