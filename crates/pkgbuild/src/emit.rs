@@ -11,6 +11,7 @@ use apk_format::index::{IndexEntry, entry_for_package};
 use apk_format::index_archive::{read_index_archive, sign_index_archive, write_index_archive};
 use apk_format::package_write::PackageBuilder;
 use apk_format::record::PackageRecord;
+use apk_format::signing::SigningKey;
 use recipe::CompiledRecipe;
 
 use crate::{BuildOptions, Log, PkgBuildError};
@@ -320,18 +321,39 @@ pub fn emit_all(
     Ok(emitted)
 }
 
-/// Adds the packages to `<out>/<arch>/APKINDEX.tar.gz` (replacing entries
-/// of the same name and version), sorted, signed when a key is given.
+/// Adds the packages to the build's index (see [`add_to_index`]).
 pub fn update_index(
     opts: &BuildOptions<'_>,
     arch: &str,
     emitted: &[EmittedPackage],
 ) -> Result<PathBuf, PkgBuildError> {
-    let path = opts.out_dir.join(arch).join("APKINDEX.tar.gz");
+    add_to_index(&opts.out_dir, opts.signing_key, arch, emitted)
+}
+
+/// Adds the packages to `<out>/<arch>/APKINDEX.tar.gz` (replacing entries
+/// of the same name and version), sorted, signed when a key is given;
+/// creates the index (empty when `emitted` is) if there is none.
+/// Concurrent updates of the same index are serialized by
+/// [`crate::IndexLock`]; readers see the old or the new index, never a
+/// partial one.
+pub fn add_to_index(
+    out_dir: &Path,
+    signing_key: Option<&SigningKey>,
+    arch: &str,
+    emitted: &[EmittedPackage],
+) -> Result<PathBuf, PkgBuildError> {
+    let path = out_dir.join(arch).join("APKINDEX.tar.gz");
     let err = |reason: String| PkgBuildError::Output {
         what: path.display().to_string(),
         reason,
     };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let _lock = crate::IndexLock::acquire(dir).map_err(|e| {
+        err(format!(
+            "locking {}: {e}",
+            crate::index_lock::lock_path(dir).display()
+        ))
+    })?;
     let mut entries: Vec<IndexEntry> = match File::open(&path) {
         Ok(f) => {
             read_index_archive(BufReader::new(f))
@@ -356,12 +378,17 @@ pub fn update_index(
             .then_with(|| apk_format::version::compare(&a.package.version, &b.package.version))
     });
     let mut bytes = write_index_archive("", &entries).map_err(|e| err(e.to_string()))?;
-    if let Some(key) = opts.signing_key {
+    if let Some(key) = signing_key {
         bytes = sign_index_archive(&bytes, key).map_err(|e| err(e.to_string()))?;
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(e.to_string()))?;
     std::io::Write::write_all(tmp.as_file_mut(), &bytes).map_err(|e| err(e.to_string()))?;
+    // A repository index is public; the temp file was made 0600.
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .map_err(|e| err(e.to_string()))?;
     tmp.persist(&path).map_err(|e| err(e.error.to_string()))?;
     Ok(path)
 }

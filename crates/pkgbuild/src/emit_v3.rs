@@ -62,6 +62,14 @@ pub fn update_index(
         what: path.display().to_string(),
         reason,
     };
+    // One writer at a time, as for APKINDEX.tar.gz.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let _lock = crate::IndexLock::acquire(dir).map_err(|e| {
+        err(format!(
+            "locking {}: {e}",
+            crate::index_lock::lock_path(dir).display()
+        ))
+    })?;
     let mut w = IndexWriter::new();
     for e in emitted {
         let file = File::open(&e.path).map_err(|x| err(x.to_string()))?;
@@ -91,7 +99,6 @@ pub fn update_index(
         .map_err(|e| err(e.to_string()))?;
     let bytes = apk_format::adb::compress::compress_all(&stream, Compression::Deflate)
         .map_err(|e| err(e.to_string()))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(e.to_string()))?;
     std::io::Write::write_all(tmp.as_file_mut(), &bytes).map_err(|e| err(e.to_string()))?;
     tmp.persist(&path).map_err(|e| err(e.error.to_string()))?;

@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
+use apk_format::record::PackageRecord;
 use recipe::{CompiledRecipe, Environment};
 use sha2::{Digest, Sha256};
 
@@ -37,20 +38,19 @@ const DIRS: [&str; 7] = [
     "etc",
 ];
 
-/// Resolves and installs `env` for `arch`; returns the directory that
-/// holds it (a shared cache entry, never to be written: give the sandbox a
-/// layered root over it, when `shared`; else `private` filled in) and the
-/// installed packages as `name=version`, sorted (the locked environment
-/// melange records in `.melange.yaml`).
-pub fn assemble(
+/// What the build environment of `recipe` is resolved from: its
+/// `environment` plus the options' extra repositories, keys and packages.
+/// The recipe's `optional_packages` join it when a repository has them.
+pub fn environment_request(
     recipe: &CompiledRecipe,
-    env: &Environment,
     opts: &BuildOptions<'_>,
     arch: &str,
-    private: &Path,
-    shared: bool,
-    log: &dyn Log,
-) -> Result<(PathBuf, Vec<String>), PkgBuildError> {
+) -> image::BuildRequest {
+    request(&recipe.environment, opts, arch)
+}
+
+/// The image request of an environment.
+fn request(env: &Environment, opts: &BuildOptions<'_>, arch: &str) -> image::BuildRequest {
     let c = &env.contents;
     let strings = |v: &[recipe::Str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
     let mut repositories = strings(&c.repositories);
@@ -81,16 +81,44 @@ pub fn assemble(
             members: g.members.iter().map(ToString::to_string).collect(),
         })
         .collect();
-    let mut req = image::BuildRequest {
+    image::BuildRequest {
         archs: vec![arch.to_string()],
         repositories,
         build_repositories: strings(&c.build_repositories),
         keyring,
-        packages: packages.clone(),
+        packages,
         users,
         groups,
         ..Default::default()
-    };
+    }
+}
+
+/// The locked environment melange records in `.melange.yaml`: the
+/// installed packages as `name=version`, sorted.
+pub(crate) fn locked(installed: &[PackageRecord]) -> Vec<String> {
+    let mut locked: Vec<String> = installed
+        .iter()
+        .map(|p| format!("{}={}", p.name, p.version))
+        .collect();
+    locked.sort();
+    locked
+}
+
+/// Resolves and installs `env` for `arch`; returns the directory that
+/// holds it (a shared cache entry, never to be written: give the sandbox a
+/// layered root over it, when `shared`; else `private` filled in) and the
+/// installed packages, in install order.
+pub fn assemble(
+    recipe: &CompiledRecipe,
+    env: &Environment,
+    opts: &BuildOptions<'_>,
+    arch: &str,
+    private: &Path,
+    shared: bool,
+    log: &dyn Log,
+) -> Result<(PathBuf, Vec<PackageRecord>), PkgBuildError> {
+    let mut req = request(env, opts, arch);
+    let packages = req.packages.clone();
     let bopts = image::BuildOptions {
         cache_dir: opts.cache_dir.clone(),
         offline: false,
@@ -123,11 +151,7 @@ pub fn assemble(
         .into_iter()
         .next()
         .ok_or(image::BuildError::NoArchs)?;
-    let mut locked: Vec<String> = packages
-        .iter()
-        .map(|(_, p)| format!("{}={}", p.name, p.version))
-        .collect();
-    locked.sort();
+    let installed: Vec<PackageRecord> = packages.iter().map(|(_, p)| p.clone()).collect();
     let assemble = || {
         image::build::assemble(
             &client, &req, &bopts, arch, &packages, &key_files, &progress,
@@ -135,7 +159,7 @@ pub fn assemble(
     };
     if !shared {
         write(&assemble()?.tree, private)?;
-        return Ok((private.to_path_buf(), locked));
+        return Ok((private.to_path_buf(), installed));
     }
     let envs = opts.cache_dir.join("environments-v1");
     let entry = envs.join(key(
@@ -147,7 +171,7 @@ pub fn assemble(
     ));
     if entry.is_dir() {
         log.line("    environment from the cache");
-        return Ok((entry, locked));
+        return Ok((entry, installed));
     }
     let tree = assemble()?.tree;
     std::fs::create_dir_all(&envs).map_err(|source| PkgBuildError::Work {
@@ -176,7 +200,7 @@ pub fn assemble(
             });
         }
     }
-    Ok((entry, locked))
+    Ok((entry, installed))
 }
 
 fn write(tree: &rootfs::tree::Tree, dir: &Path) -> Result<(), PkgBuildError> {

@@ -21,6 +21,7 @@ mod emit_v3;
 mod env;
 mod fetch;
 mod git;
+mod index_lock;
 pub mod lint;
 mod sbom_doc;
 mod steps;
@@ -30,11 +31,14 @@ mod workspace;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use apk_format::record::PackageRecord;
 use apk_format::signing::SigningKey;
 use recipe::CompiledRecipe;
 
 pub use check::{TestSelection, lint, test};
-pub use emit::EmittedPackage;
+pub use emit::{EmittedPackage, add_to_index};
+pub use env::environment_request;
+pub use index_lock::IndexLock;
 pub use sbom_doc::{SbomOptions, document as package_sbom};
 pub use user::parse_duration;
 
@@ -220,6 +224,8 @@ pub struct BuildOutput {
     pub index: Option<PathBuf>,
     /// Where the time went.
     pub timings: Timings,
+    /// The packages the build environment was made of, in install order.
+    pub environment: Vec<PackageRecord>,
 }
 
 fn humanize(d: Duration) -> String {
@@ -329,7 +335,7 @@ pub fn build(
     let layered = opts.runner.supports_layered_root();
     let private = dirs.work.path().join("root");
     std::fs::create_dir_all(&private).map_err(work_err(&private))?;
-    let (env, locked) = env::assemble(
+    let (env, installed) = env::assemble(
         recipe,
         &recipe.environment,
         opts,
@@ -393,6 +399,7 @@ pub fn build(
     timings.steps = started.elapsed().saturating_sub(runner.sources.get());
     timings.sandbox_setup = runner.setup.get() * runner.starts.get();
     let started = Instant::now();
+    let locked = env::locked(&installed);
     let packages = emit::emit_all(recipe, opts, &arch, &dirs.workspace, &env, &locked, log)?;
     let index = match (opts.generate_index, opts.v3) {
         (false, _) => None,
@@ -416,5 +423,6 @@ pub fn build(
         packages,
         index,
         timings,
+        environment: installed,
     })
 }
