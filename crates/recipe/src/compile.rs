@@ -376,18 +376,15 @@ impl Compiler {
             },
         )?;
         let mut environment = environment(&test.environment, scope, file)?;
-        let mut packages: Vec<String> = environment
-            .contents
-            .packages
-            .iter()
-            .map(|p| p.value.clone())
-            .collect();
-        packages.push(package.to_string());
-        packages.extend(steps.needs);
-        packages.extend(steps.optional_needs);
-        packages.sort();
-        packages.dedup();
-        environment.contents.packages = packages.into_iter().map(Str::new).collect();
+        // Sorted and deduplicated as melange does; entries the recipe
+        // lists keep their position (a stable sort puts them first among
+        // equal names).
+        let packages = &mut environment.contents.packages;
+        packages.push(Str::new(package));
+        packages.extend(steps.needs.into_iter().map(Str::new));
+        packages.extend(steps.optional_needs.into_iter().map(Str::new));
+        packages.sort_by(|a, b| a.value.cmp(&b.value));
+        packages.dedup_by(|later, first| later.value == first.value);
         if add_account {
             add_build_account(&mut environment);
         }

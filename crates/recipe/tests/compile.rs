@@ -428,3 +428,18 @@ fn vars_overrides_and_build_options() {
         "cli false"
     );
 }
+
+#[test]
+fn test_environment_is_sorted_and_keeps_positions() {
+    let yaml = format!(
+        "{}test:\n  environment:\n    contents:\n      packages:\n        - zlib\n        - busybox\n  pipeline:\n    - runs: true\n",
+        header()
+    );
+    let c = compile(&yaml).unwrap();
+    let pkgs = &c.test.unwrap().environment.contents.packages;
+    let names: Vec<&str> = pkgs.iter().map(|p| p.as_str()).collect();
+    assert_eq!(names, ["busybox", "hello", "zlib"]);
+    // Written in the recipe: lines 10 and 9; added (the package under test): unknown.
+    let lines: Vec<u64> = pkgs.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [10, 0, 9]);
+}
