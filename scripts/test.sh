@@ -21,6 +21,8 @@ fi
 # The official SPDX validator and the CycloneDX schema check our SBOMs.
 command -v pyspdxtools >/dev/null 2>&1 || python3 -m pip install --quiet spdx-tools
 python3 -c 'import cyclonedx.validation.json' 2>/dev/null || python3 -m pip install --quiet 'cyclonedx-python-lib[json-validation]'
+# Generated Argo workflows are validated against Argo's official schema.
+python3 -c 'import jsonschema, yaml' 2>/dev/null || python3 -m pip install --quiet jsonschema pyyaml
 
 fixtures="${APKFORGE_FIXTURES:-$(pwd)/../shared/fixtures}"
 if [ ! -d "$fixtures" ]; then

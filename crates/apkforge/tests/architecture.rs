@@ -66,4 +66,34 @@ fn forbidden_edges_are_absent() {
     // Image builds do not depend on package builds.
     assert!(!deps["image"].contains(&"pkgbuild".to_string()));
     assert!(!deps["image"].contains(&"recipe".to_string()));
+    // Recipe trees sit on top of single builds: only the binary uses them,
+    // and they build through pkgbuild, not by running the binary.
+    for (name, list) in &deps {
+        if name != "apkforge" {
+            assert!(
+                !list.contains(&"pkgtree".to_string()),
+                "`{name}` depends on `pkgtree`"
+            );
+        }
+    }
+    assert!(deps["pkgtree"].contains(&"pkgbuild".to_string()));
+    only(
+        "pkgtree",
+        &[
+            "apk-format",
+            "apk-repo",
+            "apk-solve",
+            "image",
+            "pkgbuild",
+            "recipe",
+            "sandbox",
+            "hex",
+            "serde",
+            "serde_json",
+            "serde-saphyr",
+            "sha2",
+            "tempfile",
+            "thiserror",
+        ],
+    );
 }

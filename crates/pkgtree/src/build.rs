@@ -27,13 +27,15 @@ pub struct BuildContext<'a> {
     pub repository_append: Vec<String>,
     /// Keys added to every build environment.
     pub keyring_append: Vec<String>,
-    /// Cache for indexes, packages and downloads.
+    /// Cache for indexes, packages and build environments.
     pub cache_dir: PathBuf,
+    /// The source cache (melange's `--cache-dir`), shared by the builds.
+    pub source_cache: Option<PathBuf>,
     /// Runs the steps.
     pub runner: &'a dyn sandbox::Runner,
     /// Give steps network access.
     pub network: bool,
-    /// Keep the workspace of a failed build.
+    /// Trace the steps and keep the workspace of a failed build.
     pub debug: bool,
     /// Where build directories are made.
     pub work_root: PathBuf,
@@ -119,6 +121,7 @@ impl<'a> BuildContext<'a> {
             repository_append,
             keyring_append,
             cache_dir,
+            source_cache: None,
             runner,
             network: false,
             debug: false,
@@ -143,14 +146,25 @@ impl<'a> BuildContext<'a> {
             signing_key: self.signing_key,
             repository_append: self.repository_append.clone(),
             keyring_append: self.keyring_append.clone(),
+            package_append: Vec::new(),
             source_dir: digest::source_dir(&node.recipe, &node.name),
+            source_skip: vec![self.out_dir.clone(), self.cache_dir.clone()],
+            source_cache: self.source_cache.clone(),
             cache_dir: self.cache_dir.clone(),
             runner: self.runner,
             network: self.network,
             debug: self.debug,
+            keep_failed: self.debug,
+            interactive: false,
             source_date_epoch: self.settings.source_date_epoch,
             work_root: self.work_root.clone(),
+            workspace_dir: None,
             ignore_signatures: self.ignore_signatures,
+            timeout: None,
+            generate_index: true,
+            strip_origin_name: false,
+            v3: false,
+            sbom: pkgbuild::SbomOptions::default(),
         }
     }
 
@@ -183,8 +197,8 @@ impl<'a> BuildContext<'a> {
     /// build is needed whatever the dependencies do (empty when none).
     pub fn static_reasons(&self, node: &Node) -> Result<(Parts, Vec<String>), String> {
         let source_dir = digest::source_dir(&node.recipe, &node.name);
-        let parts =
-            digest::parts(&node.compiled, source_dir.as_deref(), &self.settings).map_err(|e| {
+        let parts = digest::parts(&node.compiled, source_dir.as_deref(), &[], &self.settings)
+            .map_err(|e| {
                 format!(
                     "{}: reading the source directory: {e}",
                     node.recipe.display()
@@ -207,8 +221,20 @@ impl<'a> BuildContext<'a> {
     pub fn check(&self, node: &Node) -> Result<Checked, String> {
         let (parts, mut reasons) = self.static_reasons(node)?;
         let opts = self.options(node);
-        let req = pkgbuild::environment_request(&node.compiled, &opts, &self.arch);
-        let env = match self.resolver.resolve(&req) {
+        let mut req = pkgbuild::environment_request(&node.compiled, &opts, &self.arch);
+        // As the build does: what host-run pipelines need joins when a
+        // repository has it.
+        let required = req.packages.clone();
+        let optional = &node.compiled.optional_packages;
+        req.packages.extend(optional.iter().cloned());
+        let resolved = match self.resolver.resolve(&req) {
+            Err(_) if !optional.is_empty() => {
+                req.packages = required;
+                self.resolver.resolve(&req)
+            }
+            other => other,
+        };
+        let env = match resolved {
             Ok(installed) => digest::environment(&node.compiled, &installed),
             Err(e) => {
                 reasons.push(format!(
@@ -292,7 +318,7 @@ pub fn record_of(
     recipe: &Path,
     compiled: &recipe::CompiledRecipe,
     parts: Parts,
-    built: &pkgbuild::Built,
+    built: &pkgbuild::BuildOutput,
 ) -> BuildRecord {
     let environment = digest::environment(compiled, &built.environment);
     BuildRecord {
@@ -321,10 +347,11 @@ pub fn record_single(
     recipe: &Path,
     compiled: &recipe::CompiledRecipe,
     source_dir: Option<&Path>,
+    source_skip: &[PathBuf],
     settings: &Settings,
-    built: &pkgbuild::Built,
+    built: &pkgbuild::BuildOutput,
 ) -> std::io::Result<PathBuf> {
-    let parts = digest::parts(compiled, source_dir, settings)?;
+    let parts = digest::parts(compiled, source_dir, source_skip, settings)?;
     let record = record_of(recipe, compiled, parts, built);
     let arch = compiled.arch.apk_name();
     state::write_record(out_dir, arch, &record)?;

@@ -51,17 +51,19 @@ pub fn source_dir(recipe: &Path, package: &str) -> Option<PathBuf> {
 }
 
 /// The parts of a recipe's inputs that do not depend on other builds;
-/// `source_dir` is the directory copied into its workspace, if any.
+/// `source_dir` is the directory copied into its workspace, if any, less
+/// the paths in `skip`.
 pub fn parts(
     compiled: &CompiledRecipe,
     source_dir: Option<&Path>,
+    skip: &[PathBuf],
     settings: &Settings,
 ) -> std::io::Result<Parts> {
     let mut p = Parts::new();
     let json = serde_json::to_vec(compiled).unwrap_or_default();
     p.insert("recipe".into(), sha256_hex(&json));
     if let Some(dir) = source_dir {
-        p.insert("source-dir".into(), tree_digest(dir)?);
+        p.insert("source-dir".into(), tree_digest(dir, skip)?);
     }
     p.insert("apkforge".into(), settings.apkforge_version.clone());
     p.insert(
@@ -118,9 +120,12 @@ pub fn inputs(parts: &Parts, environment: &[String]) -> String {
 }
 
 /// A digest of a directory tree: every entry's relative path, type,
-/// permissions and contents (or link target), in sorted order.
-pub fn tree_digest(dir: &Path) -> std::io::Result<String> {
+/// permissions and contents (or link target), in sorted order; the paths
+/// in `skip` (the repository and caches, when they are inside) are left
+/// out.
+pub fn tree_digest(dir: &Path, skip: &[PathBuf]) -> std::io::Result<String> {
     use std::os::unix::fs::PermissionsExt;
+    let skip: Vec<PathBuf> = skip.iter().filter_map(|p| p.canonicalize().ok()).collect();
     let mut h = Sha256::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
@@ -133,6 +138,9 @@ pub fn tree_digest(dir: &Path) -> std::io::Result<String> {
         for name in entries {
             let r = rel.join(&name);
             let path = dir.join(&r);
+            if !skip.is_empty() && path.canonicalize().is_ok_and(|c| skip.contains(&c)) {
+                continue;
+            }
             let meta = std::fs::symlink_metadata(&path)?;
             let mode = meta.permissions().mode() & 0o7777;
             let ft = meta.file_type();
@@ -243,20 +251,20 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("sub")).unwrap();
         std::fs::write(d.path().join("sub/a.patch"), "x").unwrap();
-        let first = tree_digest(d.path()).unwrap();
-        assert_eq!(first, tree_digest(d.path()).unwrap());
+        let first = tree_digest(d.path(), &[]).unwrap();
+        assert_eq!(first, tree_digest(d.path(), &[]).unwrap());
         std::fs::write(d.path().join("sub/a.patch"), "y").unwrap();
-        let second = tree_digest(d.path()).unwrap();
+        let second = tree_digest(d.path(), &[]).unwrap();
         assert_ne!(first, second);
         std::fs::set_permissions(
             d.path().join("sub/a.patch"),
             std::fs::Permissions::from_mode(0o755),
         )
         .unwrap();
-        assert_ne!(second, tree_digest(d.path()).unwrap());
-        let third = tree_digest(d.path()).unwrap();
+        assert_ne!(second, tree_digest(d.path(), &[]).unwrap());
+        let third = tree_digest(d.path(), &[]).unwrap();
         std::fs::rename(d.path().join("sub/a.patch"), d.path().join("sub/b.patch")).unwrap();
-        assert_ne!(third, tree_digest(d.path()).unwrap());
+        assert_ne!(third, tree_digest(d.path(), &[]).unwrap());
     }
 
     #[test]

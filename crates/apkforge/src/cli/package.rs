@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
 /// `apkforge package ...`: melange's commands.
 #[derive(Debug, Subcommand)]
@@ -29,6 +29,12 @@ pub enum PackageCommand {
     PackageVersion(PackageVersionArgs),
     /// Print a Go template evaluated over a recipe (`{{ .Package.Name }}`).
     Query(PackageQueryArgs),
+    /// Show the dependency graph of a tree of recipes (text, JSON plan,
+    /// Graphviz dot or an Argo Workflows workflow).
+    Graph(Box<PackageGraphArgs>),
+    /// Build a tree of recipes in dependency order, incrementally, into one
+    /// repository.
+    BuildTree(Box<PackageBuildTreeArgs>),
 }
 
 /// `package compile` / `package lint`
@@ -338,4 +344,111 @@ pub struct PackageLintArgs {
     /// Directories searched for `uses:` pipelines (recipes).
     #[arg(long = "pipeline-dir")]
     pub pipeline_dirs: Vec<PathBuf>,
+}
+
+/// What both tree commands read: the recipes, how to compile them, the
+/// repository they build into and the repositories they build from.
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// Recipe files, or directories whose `*.yaml` files are recipes.
+    #[arg(required = true, value_name = "DIR|RECIPE")]
+    pub recipes: Vec<PathBuf>,
+    /// Directories searched for `uses:` pipelines before the built-in ones.
+    #[arg(long = "pipeline-dir")]
+    pub pipeline_dirs: Vec<PathBuf>,
+    /// The tree's repository; packages go to `<out-dir>/<arch>/`.
+    #[arg(long, default_value = "./packages")]
+    pub out_dir: PathBuf,
+    /// Sign packages and the index with this RSA private key (its public
+    /// key is written beside the repository as `<out-dir>/<name>.pub`).
+    #[arg(long)]
+    pub signing_key: Option<PathBuf>,
+    /// Repositories for packages no recipe of the tree makes.
+    #[arg(short = 'r', long = "repository-append")]
+    pub repository_append: Vec<String>,
+    /// Keys of those repositories.
+    #[arg(short = 'k', long = "keyring-append")]
+    pub keyring_append: Vec<String>,
+    /// Source cache shared by the builds (default: `./melange-cache/` if
+    /// it exists).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Cache for repository indexes, packages and build environments
+    /// (default: the user cache dir).
+    #[arg(long)]
+    pub apk_cache_dir: Option<PathBuf>,
+    /// Accept repository indexes whose signature does not verify.
+    #[arg(long)]
+    pub ignore_signatures: bool,
+}
+
+/// `package graph` output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Recipes by level with their edges, cycles, missing packages.
+    Text,
+    /// The plan for other schedulers: nodes, edges, input digests, state.
+    Json,
+    /// Graphviz.
+    Dot,
+    /// An Argo Workflows `Workflow` (YAML).
+    Argo,
+}
+
+/// `package graph`
+#[derive(Debug, Args)]
+pub struct PackageGraphArgs {
+    /// The tree.
+    #[command(flatten)]
+    pub tree: TreeArgs,
+    /// Architectures (repeatable; default: the host's).
+    #[arg(long = "arch")]
+    pub archs: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: GraphFormat,
+    /// argo: the container image that runs `apkforge package build`.
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// argo: the PersistentVolumeClaim holding the recipes (as in the
+    /// current directory) and the repository.
+    #[arg(long, value_name = "NAME")]
+    pub volume_claim: Option<String>,
+    /// argo: the Secret holding the signing key and its `.pub`.
+    #[arg(long, value_name = "NAME")]
+    pub signing_key_secret: Option<String>,
+    /// argo: the signing key's file name in the secret (default: the
+    /// name of --signing-key, else `melange.rsa`).
+    #[arg(long, value_name = "FILE")]
+    pub signing_key_name: Option<String>,
+}
+
+/// `package build-tree`
+#[derive(Debug, Args)]
+pub struct PackageBuildTreeArgs {
+    /// The tree.
+    #[command(flatten)]
+    pub tree: TreeArgs,
+    /// Architecture to build for (only the host's can run here).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Builds at a time.
+    #[arg(short = 'j', long = "jobs", default_value_t = 1)]
+    pub jobs: usize,
+    /// Build everything that does not depend on a failure.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Print what would be built and why, build nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Sandbox runner (only `bubblewrap`).
+    #[arg(long, default_value = "bubblewrap")]
+    pub runner: String,
+    /// Allow network access in build steps.
+    #[arg(long)]
+    pub network: bool,
+    /// Trace the steps' commands; keep the workspace of a failed build and
+    /// print how to enter it.
+    #[arg(long)]
+    pub debug: bool,
 }

@@ -19,6 +19,8 @@ mod index;
 mod keygen;
 mod login;
 mod package;
+mod package_build_tree;
+mod package_graph;
 mod package_index;
 mod package_keygen;
 mod package_lint;
@@ -26,6 +28,7 @@ mod package_query;
 mod package_sign;
 mod package_sign_index;
 mod package_test;
+mod package_tree;
 mod sign;
 mod template;
 
@@ -91,6 +94,8 @@ fn run_package(command: PackageCommand) -> Result<ExitCode> {
         PackageCommand::Sign(args) => package_sign::run(&args),
         PackageCommand::PackageVersion(args) => package_query::package_version(&args),
         PackageCommand::Query(args) => package_query::query(&args),
+        PackageCommand::Graph(args) => package_graph::run(&args),
+        PackageCommand::BuildTree(args) => package_build_tree::run(&args),
     }
 }
 

@@ -295,6 +295,18 @@ pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {
     let opts = build_options(args, key.as_ref(), &runner)?;
     let out = pkgbuild::build(&compiled, &opts, &log)
         .with_context(|| format!("building `{}`", args.recipe.display()))?;
+    // What the packages were made from, for later tree builds.
+    let settings = crate::commands::package_tree::settings(key.as_ref(), opts.source_date_epoch)?;
+    pkgtree::build::record_single(
+        &args.out_dir,
+        &args.recipe,
+        &compiled,
+        opts.source_dir.as_deref(),
+        &opts.source_skip,
+        &settings,
+        &out,
+    )
+    .context("recording the inputs of the build")?;
     for p in &out.packages {
         println!("{}", p.path.display());
     }
