@@ -231,12 +231,12 @@ fn build_tree_orders_parallelizes_and_rebuilds_only_what_changed() {
         app_before
     );
 
-    // A change to base's main package: base and what builds with it
-    // (right, and top through left's runtime dependency) are rebuilt;
-    // left builds with base-dev only, which comes out identical.
+    // A change to base: base and what builds with its packages (left with
+    // base-dev, which embeds the changed recipe, right with base) and with
+    // those (top) are rebuilt.
     t.edit("good/base.yaml", "echo \"base", "echo \"new base");
     let out = ok(&t.build_tree(&["good", "-j", "2"]));
-    let rebuilt = ["base", "right", "top"];
+    let rebuilt = ["base", "left", "right", "top"];
     let want: Vec<(&str, &str)> = GOOD
         .iter()
         .map(|n| {
@@ -754,6 +754,16 @@ fn argo_workflows_validate_against_argos_schema() {
     assert!(wf.contains("value: good/top.yaml"), "{wf}");
     assert!(
         wf.contains("depends: x86-64-left && x86-64-right && x86-64-rt"),
+        "{wf}"
+    );
+    // Recipes that need nothing from the tree run before its repository
+    // exists, without it.
+    assert!(
+        wf.contains("name: x86-64-base\n        template: build-first-x86-64\n"),
+        "{wf}"
+    );
+    assert!(
+        wf.contains("name: x86-64-top\n        template: build-x86-64\n"),
         "{wf}"
     );
     let names: Vec<&str> = wf

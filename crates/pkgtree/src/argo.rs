@@ -133,7 +133,11 @@ pub fn workflow(trees: &[(&Graph, &Order)], opts: &ArgoOptions) -> (Workflow, Ve
     let mut used: HashSet<String> = HashSet::new();
     for (g, o) in trees {
         let arch_part = argo_name(&g.arch);
+        // Recipes that need others install them from the tree's repository;
+        // the first ones run before it exists.
         let template = format!("build-{arch_part}");
+        let first = format!("build-first-{arch_part}");
+        let (mut uses_template, mut uses_first) = (false, false);
         // Unique task names per node.
         let names: Vec<String> = g
             .nodes
@@ -157,6 +161,13 @@ pub fn workflow(trees: &[(&Graph, &Order)], opts: &ArgoOptions) -> (Workflow, Ve
                 continue;
             }
             let deps: Vec<&str> = reduced[i].iter().map(|&d| names[d].as_str()).collect();
+            let template = if deps.is_empty() {
+                uses_first = true;
+                &first
+            } else {
+                uses_template = true;
+                &template
+            };
             tasks.push(Task {
                 name: names[i].clone(),
                 template: template.clone(),
@@ -166,7 +177,12 @@ pub fn workflow(trees: &[(&Graph, &Order)], opts: &ArgoOptions) -> (Workflow, Ve
                 ]}),
             });
         }
-        templates.push(build_template(&template, &g.arch, opts));
+        if uses_first {
+            templates.push(build_template(&first, &g.arch, false, opts));
+        }
+        if uses_template {
+            templates.push(build_template(&template, &g.arch, true, opts));
+        }
     }
     let mut all = vec![Template {
         name: "tree".into(),
@@ -203,8 +219,9 @@ fn relative(path: &Path, base: &Path) -> String {
     abs.strip_prefix(base).unwrap_or(path).display().to_string()
 }
 
-/// The container template that builds one recipe for `arch`.
-fn build_template(name: &str, arch: &str, opts: &ArgoOptions) -> Template {
+/// The container template that builds one recipe for `arch`, with the
+/// tree's repository among its repositories when `with_tree`.
+fn build_template(name: &str, arch: &str, with_tree: bool, opts: &ArgoOptions) -> Template {
     let key = format!("{KEY_DIR}/{}", opts.signing_key_name);
     let mut args: Vec<String> = vec![
         "package".into(),
@@ -216,11 +233,15 @@ fn build_template(name: &str, arch: &str, opts: &ArgoOptions) -> Template {
         opts.out_dir.clone(),
         "--signing-key".into(),
         key.clone(),
-        "-r".into(),
-        format!("{WORK_DIR}/{}", opts.out_dir),
-        "-k".into(),
-        format!("{key}.pub"),
     ];
+    if with_tree {
+        args.extend([
+            "-r".into(),
+            format!("{WORK_DIR}/{}", opts.out_dir),
+            "-k".into(),
+            format!("{key}.pub"),
+        ]);
+    }
     for r in &opts.repositories {
         args.extend(["-r".into(), r.clone()]);
     }

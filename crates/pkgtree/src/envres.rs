@@ -15,13 +15,13 @@ use apk_format::record::PackageRecord;
 use apk_repo::{Location, RepoClient, RepoError, RepoLine};
 use image::BuildError;
 
-/// Identity of an index file's contents.
+/// Identity of an index's contents.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Stamp {
-    /// A local file: size, modification time, inode.
-    Local(u64, i64, i64, u64),
-    /// A local repository without an index for the architecture.
-    Absent,
+    /// A local repository: size, modification time and inode of each file
+    /// its index may be read from (`APKINDEX.tar.gz`, `Packages.adb`, or
+    /// the file the line names), `None` where there is none.
+    Local(Vec<Option<(u64, i64, i64, u64)>>),
     /// A remote index: loaded once per run.
     Remote,
 }
@@ -61,13 +61,23 @@ fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
 }
 
 fn stamp(line: &RepoLine, arch: &str) -> Stamp {
-    match line.index_location(arch) {
-        Location::Local(p) => match std::fs::metadata(&p) {
-            Ok(m) if m.is_file() => Stamp::Local(m.len(), m.mtime(), m.mtime_nsec(), m.ino()),
-            _ => Stamp::Absent,
-        },
-        Location::Remote(_) => Stamp::Remote,
-    }
+    let Location::Local(root) = &line.location else {
+        return Stamp::Remote;
+    };
+    let files = [
+        root.clone(),
+        root.join(arch).join("APKINDEX.tar.gz"),
+        root.join(arch).join("Packages.adb"),
+    ];
+    Stamp::Local(
+        files
+            .iter()
+            .map(|p| match std::fs::metadata(p) {
+                Ok(m) if m.is_file() => Some((m.len(), m.mtime(), m.mtime_nsec(), m.ino())),
+                _ => None,
+            })
+            .collect(),
+    )
 }
 
 impl EnvResolver {

@@ -86,24 +86,32 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 }
 
 /// The build context: the tree's repository first among the extra
-/// repositories, trusted through the signing key's public key, which is
-/// written beside it when `write_public_key` (build-tree) and used only if
-/// present otherwise.
+/// repositories, trusted through the signing key's public key. With
+/// `prepare` (build-tree) the repository gets an empty index and the
+/// public key if it has none; otherwise both are used only if present.
 pub fn context<'a>(
     args: &TreeArgs,
     arch: &str,
     key: Option<&'a SigningKey>,
     runner: &'a dyn sandbox::Runner,
-    write_public_key: bool,
+    prepare: bool,
 ) -> Result<BuildContext<'a>> {
     let out_dir = absolute(&args.out_dir)?;
+    let index = out_dir.join(arch).join("APKINDEX.tar.gz");
+    if prepare && !index.exists() {
+        // An empty signed index: the tree's repository is a repository
+        // from the start, so every build can name it.
+        let dir = out_dir.join(arch);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
+        pkgbuild::add_to_index(&out_dir, key, arch, &[])?;
+    }
     let mut keyring = Vec::new();
     if let Some(key) = key {
         let pem = key
             .public_pem()
             .context("writing the public key of the signing key")?;
         let pub_path = out_dir.join(&key.public_name);
-        if write_public_key && std::fs::read(&pub_path).ok().as_deref() != Some(pem.as_bytes()) {
+        if prepare && std::fs::read(&pub_path).ok().as_deref() != Some(pem.as_bytes()) {
             crate::output::write_atomic(&pub_path, 0o644, pem.as_bytes())?;
         }
         if pub_path.is_file() {
@@ -111,7 +119,12 @@ pub fn context<'a>(
         }
     }
     keyring.extend(args.keyring_append.iter().cloned());
-    let mut repositories = vec![out_dir.display().to_string()];
+    // The tree's repository comes first; until it has an index (`package
+    // graph` before any build) it is left out.
+    let mut repositories = Vec::new();
+    if index.is_file() {
+        repositories.push(out_dir.display().to_string());
+    }
     repositories.extend(args.repository_append.iter().cloned());
     let settings = settings(key, source_date_epoch()?)?;
     let cache_dir = args
