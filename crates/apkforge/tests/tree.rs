@@ -512,8 +512,14 @@ fn parallel_package_builds_share_one_index() {
     let children: Vec<_> = names
         .iter()
         .map(|n| {
-            let mut args: Vec<String> =
-                vec!["package".into(), "build".into(), format!("good/{n}.yaml")];
+            // As a tree build does it: the recipe's `<name>/` directory (none
+            // here) as its workspace, not the recipe's whole directory.
+            let mut args: Vec<String> = vec![
+                "package".into(),
+                "build".into(),
+                format!("good/{n}.yaml"),
+                "--empty-workspace".into(),
+            ];
             args.extend(t.flags());
             Command::new(env!("CARGO_BIN_EXE_apkforge"))
                 .args(&args)
@@ -717,6 +723,9 @@ fn argo_workflows_validate_against_argos_schema() {
         args.extend(extra);
         t.run(&args)
     };
+    // rt has a source directory (patches and the like), the others none.
+    fs::create_dir(d.join("good/rt")).unwrap();
+    fs::write(d.join("good/rt/fix.patch"), "").unwrap();
     for (i, extra) in [
         &["good"][..],
         &["good", "bad", "--arch", "x86_64", "--arch", "aarch64"],
@@ -752,6 +761,8 @@ fn argo_workflows_validate_against_argos_schema() {
     );
     assert!(wf.contains("- /work/packages"), "{wf}");
     assert!(wf.contains("value: good/top.yaml"), "{wf}");
+    assert!(wf.contains("value: --empty-workspace"), "{wf}");
+    assert!(wf.contains("value: --source-dir=good/rt\n"), "{wf}");
     assert!(
         wf.contains("depends: x86-64-left && x86-64-right && x86-64-rt"),
         "{wf}"

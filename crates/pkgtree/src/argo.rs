@@ -173,7 +173,8 @@ pub fn workflow(trees: &[(&Graph, &Order)], opts: &ArgoOptions) -> (Workflow, Ve
                 template: template.clone(),
                 depends: (!deps.is_empty()).then(|| deps.join(" && ")),
                 arguments: json!({"parameters": [
-                    {"name": "recipe", "value": relative(&n.recipe, &opts.base)}
+                    {"name": "recipe", "value": relative(&n.recipe, &opts.base)},
+                    {"name": "source", "value": source_flag(&n.recipe, &n.name, &opts.base)},
                 ]}),
             });
         }
@@ -210,6 +211,15 @@ pub fn workflow(trees: &[(&Graph, &Order)], opts: &ArgoOptions) -> (Workflow, Ve
     (wf, left_out)
 }
 
+/// The workspace a tree build gives a recipe, as one `package build`
+/// argument: its `<name>/` directory, or nothing.
+fn source_flag(recipe: &Path, name: &str, base: &Path) -> String {
+    match crate::digest::source_dir(recipe, name) {
+        Some(dir) => format!("--source-dir={}", relative(&dir, base)),
+        None => "--empty-workspace".to_string(),
+    }
+}
+
 fn relative(path: &Path, base: &Path) -> String {
     let abs = if path.is_absolute() {
         path.to_path_buf()
@@ -227,6 +237,7 @@ fn build_template(name: &str, arch: &str, with_tree: bool, opts: &ArgoOptions) -
         "package".into(),
         "build".into(),
         "{{inputs.parameters.recipe}}".into(),
+        "{{inputs.parameters.source}}".into(),
         "--arch".into(),
         arch.into(),
         "--out-dir".into(),
@@ -255,7 +266,7 @@ fn build_template(name: &str, arch: &str, with_tree: bool, opts: &ArgoOptions) -
     Template {
         name: name.to_string(),
         dag: None,
-        inputs: Some(json!({"parameters": [{"name": "recipe"}]})),
+        inputs: Some(json!({"parameters": [{"name": "recipe"}, {"name": "source"}]})),
         node_selector: Some(json!({
             "kubernetes.io/arch": go_arch.split('/').next().unwrap_or(go_arch)
         })),
