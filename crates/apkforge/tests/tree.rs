@@ -427,6 +427,14 @@ fn wait_for(what: &str, f: impl Fn() -> bool) {
     }
 }
 
+/// Whether some process runs `sleep 600` (the slow recipe's step).
+fn sleeping() -> bool {
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .any(|e| fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x00600\x00"))
+}
+
 #[test]
 fn interrupted_runs_resume_with_what_is_not_done() {
     let t = Tree::new();
@@ -464,6 +472,8 @@ fn interrupted_runs_resume_with_what_is_not_done() {
             .unwrap();
         let status = child.wait().unwrap();
         assert!(!status.success());
+        // The build's sandbox went with it.
+        wait_for("the sandboxed `sleep 600` to end", || !sleeping());
     };
     // Killed outright while slow builds: what was built before stays.
     start("-KILL");

@@ -151,7 +151,9 @@ impl EnvResolver {
                 Ok(idx) => Some(apk_solve::Repository {
                     name: line.location.to_string(),
                     tag: line.tag.clone(),
-                    packages: idx.entries.into_iter().map(|e| e.package).collect(),
+                    packages: apk_solve::Packages::Records(
+                        idx.entries.into_iter().map(|e| e.package).collect(),
+                    ),
                 }),
                 // As in image builds: a local repository without this
                 // architecture is skipped.
@@ -184,7 +186,11 @@ impl EnvResolver {
             e.arch = Some(arch.clone());
             e
         })?;
-        Ok(resolution.records(repos).into_iter().cloned().collect())
+        Ok(resolution
+            .records(repos)
+            .into_iter()
+            .map(std::borrow::Cow::into_owned)
+            .collect())
     }
 
     /// What the repositories of `req` offer, by name and provides.
@@ -204,7 +210,8 @@ impl EnvResolver {
             .iter()
             .filter_map(|s| s.as_ref().and_then(|(_, r)| r.as_ref()))
         {
-            for p in &r.packages {
+            for i in 0..r.packages.len() {
+                let p = r.packages.record(i);
                 names
                     .entry(p.name.clone())
                     .or_default()
