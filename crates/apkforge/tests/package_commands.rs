@@ -273,3 +273,60 @@ fn package_version_and_query_read_recipes_as_melange() {
     ));
     assert!(err.contains("missing.yaml"), "{err}");
 }
+
+#[test]
+fn bump_edits_version_epoch_checksums_and_commit_in_place() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let served = d.join("served");
+    fs::create_dir(&served).unwrap();
+    fs::write(served.join("hello-1.2.0.tar.gz"), b"new release").unwrap();
+    let server = testsupport::FileServer::start(&served, testsupport::ServerOptions::default());
+    let recipe = format!(
+        "# hello, the greeter\npackage:\n  name: hello\n  version: 1.0.0 # upstream version\n  epoch: 3\n  description: hi\n  copyright:\n    - license: MIT\npipeline:\n  - uses: fetch\n    with:\n      uri: {url}/hello-${{{{package.version}}}}.tar.gz\n      expected-sha256: {old}\n  - uses: git-checkout\n    with:\n      repository: https://example.org/hello\n      tag: v${{{{package.version}}}}\n      expected-commit: {old_commit}\n  - runs: echo done\n",
+        url = server.url,
+        old = "0".repeat(64),
+        old_commit = "a".repeat(40),
+    );
+    fs::write(d.join("hello.yaml"), &recipe).unwrap();
+    let commit = "b".repeat(40);
+    let out = ok(&apkforge(
+        &[
+            "package",
+            "bump",
+            "hello.yaml",
+            "1.2.0",
+            "--expected-commit",
+            &commit,
+        ],
+        d,
+    ));
+    assert!(out.contains("1.2.0-r0"), "{out}");
+    let sha = hex_lower(&Sha256::digest(b"new release"));
+    assert_eq!(
+        fs::read_to_string(d.join("hello.yaml")).unwrap(),
+        recipe
+            .replace("version: 1.0.0 #", "version: \"1.2.0\" #")
+            .replace("epoch: 3", "epoch: 0")
+            .replace(&"0".repeat(64), &sha)
+            .replace(&"a".repeat(40), &commit)
+    );
+    assert_eq!(
+        ok(&apkforge(&["package", "package-version", "hello.yaml"], d)),
+        "hello-1.2.0-r0"
+    );
+    // A release that cannot be downloaded: named with the recipe line,
+    // and the recipe is left as it was.
+    let before = fs::read(d.join("hello.yaml")).unwrap();
+    let err = fail(&apkforge(&["package", "bump", "hello.yaml", "9.9.9"], d));
+    assert!(
+        err.contains("hello-9.9.9.tar.gz") && err.contains("hello.yaml:12:"),
+        "{err}"
+    );
+    assert_eq!(fs::read(d.join("hello.yaml")).unwrap(), before);
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

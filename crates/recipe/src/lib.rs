@@ -106,6 +106,7 @@
 
 pub mod arch;
 pub mod buildable;
+pub mod bump;
 pub mod compile;
 pub mod compiled;
 mod dump;

@@ -35,6 +35,9 @@ pub enum PackageCommand {
     /// Build a tree of recipes in dependency order, incrementally, into one
     /// repository.
     BuildTree(Box<PackageBuildTreeArgs>),
+    /// Move a recipe to a new version: version, epoch, fetch checksums and
+    /// the git-checkout commit, the rest of the file left as written.
+    Bump(PackageBumpArgs),
 }
 
 /// `package compile` / `package lint`
@@ -451,4 +454,16 @@ pub struct PackageBuildTreeArgs {
     /// print how to enter it.
     #[arg(long)]
     pub debug: bool,
+}
+
+/// `package bump`
+#[derive(Debug, Args)]
+pub struct PackageBumpArgs {
+    /// The melange recipe (edited in place).
+    pub recipe: PathBuf,
+    /// The new version.
+    pub version: String,
+    /// New `expected-commit` of the `git-checkout` steps that follow the version.
+    #[arg(long)]
+    pub expected_commit: Option<String>,
 }

@@ -20,6 +20,7 @@ mod keygen;
 mod login;
 mod package;
 mod package_build_tree;
+mod package_bump;
 mod package_graph;
 mod package_index;
 mod package_keygen;
@@ -96,6 +97,7 @@ fn run_package(command: PackageCommand) -> Result<ExitCode> {
         PackageCommand::Query(args) => package_query::query(&args),
         PackageCommand::Graph(args) => package_graph::run(&args),
         PackageCommand::BuildTree(args) => package_build_tree::run(&args),
+        PackageCommand::Bump(args) => package_bump::run(&args),
     }
 }
 
