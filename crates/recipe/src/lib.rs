@@ -89,7 +89,11 @@
 //!   input names, required flags and defaults; their shell differs from
 //!   melange's (see each file's `description`). Their `needs` are what the
 //!   scripts run: `autoconf/configure` needs nothing (melange adds
-//!   autoconf, automake and libtool, which `./configure` does not use);
+//!   autoconf, automake and libtool, which `./configure` does not use; its
+//!   `autoreconf -vfi` fallback, for a `configure.ac` without `configure`,
+//!   then needs them in the environment and says so);
+//!   `maven/configure-mirror` writes its settings to `$HOME/.m2` (and
+//!   `/root/.m2` when writable), since steps run as the build user;
 //!   `fetch` needs wget, `strip` binutils and scanelf, `patch` GNU patch,
 //!   `git-checkout` git, the `split/*` pipelines busybox. `go/build` does
 //!   not run gobump for `deps` (it uses `go mod edit -require`).
