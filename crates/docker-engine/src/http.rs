@@ -54,6 +54,62 @@ pub fn request(
     path: &str,
     body: Body<'_>,
 ) -> Result<Response, HttpError> {
+    let mut r = send(socket, method, path, body)?;
+    let (status, headers) = read_head(&mut r)?;
+    let body = read_body(r, status, &headers)?;
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// An answer whose body is read as it arrives.
+pub struct Streaming {
+    /// Status code.
+    pub status: u16,
+    /// Header names (lowercase) and values.
+    pub headers: Vec<(String, String)>,
+    /// The body (decoded from chunked transfer if it is), to its end.
+    pub body: Box<dyn Read + Send>,
+}
+
+/// Sends `method path` with `body` and returns the answer's head, its body
+/// left to read as the engine writes it (a container's output).
+pub fn request_streaming(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    body: Body<'_>,
+) -> Result<Streaming, HttpError> {
+    let mut r = send(socket, method, path, body)?;
+    let (status, headers) = read_head(&mut r)?;
+    let chunked =
+        header(&headers, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let body: Box<dyn Read + Send> = if chunked {
+        Box::new(Chunked {
+            inner: r,
+            left: 0,
+            done: false,
+        })
+    } else if let Some(len) = header(&headers, "content-length").and_then(|l| l.parse().ok()) {
+        Box::new(r.take(len))
+    } else {
+        Box::new(r)
+    };
+    Ok(Streaming {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn send(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    body: Body<'_>,
+) -> Result<BufReader<UnixStream>, HttpError> {
     let mut stream = UnixStream::connect(socket)?;
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: apkforge\r\nConnection: close\r\n"
@@ -83,10 +139,18 @@ pub fn request(
         }
     }
     stream.flush()?;
-    read_response(BufReader::new(stream))
+    Ok(BufReader::new(stream))
 }
 
-fn read_response<R: BufRead>(mut r: R) -> Result<Response, HttpError> {
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The status line and headers.
+fn read_head<R: BufRead>(r: &mut R) -> Result<(u16, Vec<(String, String)>), HttpError> {
     let mut line = String::new();
     r.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
@@ -117,51 +181,106 @@ fn read_response<R: BufRead>(mut r: R) -> Result<Response, HttpError> {
             headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    Ok((status, headers))
+}
+
+#[cfg(test)]
+fn read_response<R: BufRead>(mut r: R) -> Result<Response, HttpError> {
+    let (status, headers) = read_head(&mut r)?;
+    let body = read_body(r, status, &headers)?;
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// The whole body, at most [`MAX_BODY`] bytes.
+fn read_body<R: BufRead>(
+    r: R,
+    status: u16,
+    headers: &[(String, String)],
+) -> Result<Vec<u8>, HttpError> {
     let mut body = Vec::new();
     if status == 204 || status == 304 || (100..200).contains(&status) {
-        // No body.
-    } else if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        loop {
-            line.clear();
-            r.read_line(&mut line)?;
-            let size_text = line.trim().split(';').next().unwrap_or_default();
-            let size = u64::from_str_radix(size_text, 16)
-                .map_err(|_| HttpError::Protocol(format!("bad chunk size {size_text:?}")))?;
-            if size == 0 {
-                break;
-            }
-            if body.len() as u64 + size > MAX_BODY {
-                return Err(HttpError::Protocol("the answer is too large".into()));
-            }
-            let start = body.len();
-            body.resize(start + size as usize, 0);
-            r.read_exact(&mut body[start..])?;
-            line.clear();
-            r.read_line(&mut line)?;
-        }
-    } else if let Some(len) = header("content-length") {
+        return Ok(body);
+    }
+    let chunked =
+        header(headers, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let reader: Box<dyn Read + '_> = if chunked {
+        Box::new(Chunked {
+            inner: r,
+            left: 0,
+            done: false,
+        })
+    } else if let Some(len) = header(headers, "content-length") {
         let len: u64 = len
             .parse()
             .map_err(|_| HttpError::Protocol(format!("bad Content-Length {len:?}")))?;
         if len > MAX_BODY {
             return Err(HttpError::Protocol("the answer is too large".into()));
         }
-        body.resize(len as usize, 0);
-        r.read_exact(&mut body)?;
+        body.reserve(len as usize);
+        let mut r = r.take(len);
+        r.read_to_end(&mut body)?;
+        if (body.len() as u64) < len {
+            return Err(HttpError::Io(io::ErrorKind::UnexpectedEof.into()));
+        }
+        return Ok(body);
     } else {
-        r.take(MAX_BODY).read_to_end(&mut body)?;
+        Box::new(r)
+    };
+    reader.take(MAX_BODY + 1).read_to_end(&mut body)?;
+    if body.len() as u64 > MAX_BODY {
+        return Err(HttpError::Protocol("the answer is too large".into()));
     }
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+    Ok(body)
+}
+
+/// A chunked transfer-encoded body, decoded.
+struct Chunked<R> {
+    inner: R,
+    /// Bytes left in the current chunk.
+    left: u64,
+    done: bool,
+}
+
+impl<R: BufRead> Read for Chunked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let mut line = String::new();
+            self.inner.read_line(&mut line)?;
+            let size_text = line.trim().split(';').next().unwrap_or_default();
+            let size = u64::from_str_radix(size_text, 16).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("bad chunk size {size_text:?}"),
+                )
+            })?;
+            if size == 0 {
+                self.done = true;
+                return Ok(0);
+            }
+            self.left = size;
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        self.left -= n as u64;
+        if self.left == 0 {
+            // The chunk's closing line break.
+            let mut crlf = String::new();
+            self.inner.read_line(&mut crlf)?;
+        }
+        Ok(n)
+    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@
 //! route them to their newest version). What it covers is what apkforge
 //! uses: [`Client::version`], [`Client::load_image`] (`docker load`),
 //! [`Client::tag_image`], [`Client::inspect_image`] and
-//! [`Client::remove_image`]. Containers (create/start/wait/logs/remove)
-//! are meant to join it the same way: one method per endpoint over
-//! [`http`]'s request function.
+//! [`Client::remove_image`] for images; for the containers package builds
+//! run their steps in, [`Client::create_container`],
+//! [`Client::start_container`], [`Client::exec`] (create, start with the
+//! output streamed, inspect), [`Client::kill_container`] and
+//! [`Client::remove_container`]. One method per endpoint.
 //!
 //! The socket comes from `DOCKER_HOST` (`unix:///path`), else
 //! `/var/run/docker.sock` ([`Client::from_env`]).
@@ -17,7 +19,7 @@
 pub mod http;
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::http::{Body, Response};
@@ -142,6 +144,151 @@ impl Client {
         })
     }
 
+    fn call_json(
+        &self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, EngineError> {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        let r = self.call(
+            method,
+            path,
+            Body::Stream {
+                content_type: "application/json",
+                len: bytes.len() as u64,
+                reader: &mut bytes.as_slice(),
+            },
+        )?;
+        if r.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&r.body).map_err(|e| EngineError::Protocol {
+            request: format!("{method} {path}"),
+            reason: format!("not JSON: {e}"),
+        })
+    }
+
+    /// `POST /containers/create` with a container config (Docker's
+    /// `ContainerCreateRequest`: `Image`, `Cmd`, `HostConfig`, …); returns
+    /// the container's id.
+    pub fn create_container(
+        &self,
+        name: Option<&str>,
+        config: &serde_json::Value,
+    ) -> Result<String, EngineError> {
+        let path = match name {
+            Some(n) => format!("/containers/create?name={}", escape_query(n)),
+            None => "/containers/create".to_string(),
+        };
+        let v = self.call_json("POST", &path, config)?;
+        v["Id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| EngineError::Protocol {
+                request: format!("POST {path}"),
+                reason: "no `Id` in the answer".into(),
+            })
+    }
+
+    /// `POST /containers/{id}/start`.
+    pub fn start_container(&self, id: &str) -> Result<(), EngineError> {
+        let path = format!("/containers/{}/start", escape_path(id));
+        self.call("POST", &path, Body::Empty).map(drop)
+    }
+
+    /// `POST /containers/{id}/kill` (SIGKILL).
+    pub fn kill_container(&self, id: &str) -> Result<(), EngineError> {
+        let path = format!("/containers/{}/kill?signal=KILL", escape_path(id));
+        self.call("POST", &path, Body::Empty).map(drop)
+    }
+
+    /// `DELETE /containers/{id}?force=true&v=true`: stops and removes it
+    /// with its anonymous volumes.
+    pub fn remove_container(&self, id: &str) -> Result<(), EngineError> {
+        let path = format!("/containers/{}?force=true&v=true", escape_path(id));
+        self.call("DELETE", &path, Body::Empty).map(drop)
+    }
+
+    /// Runs a command in a running container: `POST
+    /// /containers/{id}/exec` with `config` (Docker's `ExecConfig`: `Cmd`,
+    /// `Env`, `User`, `WorkingDir`; output attached, no TTY), `POST
+    /// /exec/{exec}/start` with the output handed to `output` frame by
+    /// frame as it comes (stream 1 stdout, 2 stderr), then `GET
+    /// /exec/{exec}/json` for the exit code. `started` gets the exec's id
+    /// first (to kill what it runs from elsewhere).
+    pub fn exec(
+        &self,
+        container: &str,
+        config: &serde_json::Value,
+        started: &mut dyn FnMut(&str),
+        output: &mut dyn FnMut(u8, &[u8]),
+    ) -> Result<i64, EngineError> {
+        let path = format!("/containers/{}/exec", escape_path(container));
+        let v = self.call_json("POST", &path, config)?;
+        let exec = v["Id"].as_str().ok_or_else(|| EngineError::Protocol {
+            request: format!("POST {path}"),
+            reason: "no `Id` in the answer".into(),
+        })?;
+        started(exec);
+        let path = format!("/exec/{}/start", escape_path(exec));
+        let request = format!("POST {path}");
+        let body = serde_json::to_vec(&serde_json::json!({"Detach": false, "Tty": false}))
+            .unwrap_or_default();
+        let mut r = http::request_streaming(
+            &self.socket,
+            "POST",
+            &path,
+            Body::Stream {
+                content_type: "application/json",
+                len: body.len() as u64,
+                reader: &mut body.as_slice(),
+            },
+        )
+        .map_err(|e| self.http_error(&request, e))?;
+        if r.status >= 400 {
+            let mut text = Vec::new();
+            let _ = r.body.by_ref().take(1 << 20).read_to_end(&mut text);
+            return Err(EngineError::Api {
+                request,
+                status: r.status,
+                message: error_message(&text),
+            });
+        }
+        demultiplex(&mut r.body, output).map_err(|e| EngineError::Protocol {
+            request: request.clone(),
+            reason: format!("reading the output: {e}"),
+        })?;
+        let path = format!("/exec/{}/json", escape_path(exec));
+        // The exit code is recorded once the process is reaped.
+        for _ in 0..200 {
+            let v = self.json("GET", &path)?;
+            if v["Running"].as_bool() != Some(true)
+                && let Some(code) = v["ExitCode"].as_i64()
+            {
+                return Ok(code);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        Err(EngineError::Protocol {
+            request: format!("GET {path}"),
+            reason: "the command's output ended but it is still running".into(),
+        })
+    }
+
+    fn http_error(&self, request: &str, e: http::HttpError) -> EngineError {
+        match e {
+            http::HttpError::Io(source) => EngineError::Connect {
+                socket: self.socket.clone(),
+                source,
+            },
+            http::HttpError::Protocol(reason) => EngineError::Protocol {
+                request: request.to_string(),
+                reason,
+            },
+        }
+    }
+
     /// `GET /version`.
     pub fn version(&self) -> Result<Version, EngineError> {
         let v = self.json("GET", "/version")?;
@@ -221,6 +368,48 @@ impl Client {
     }
 }
 
+/// Splits Docker's multiplexed output stream (8-byte headers: stream,
+/// three zeros, big-endian length) into frames for `output`, to its end.
+/// A stream that does not start with such a header is raw output (a TTY
+/// or an engine that does not multiplex) and goes to `output` as stream 1.
+fn demultiplex(body: &mut dyn Read, output: &mut dyn FnMut(u8, &[u8])) -> std::io::Result<()> {
+    let mut head = [0u8; 8];
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let mut got = 0;
+        while got < head.len() {
+            let n = body.read(&mut head[got..])?;
+            if n == 0 {
+                if got > 0 {
+                    output(1, &head[..got]);
+                }
+                return Ok(());
+            }
+            got += n;
+        }
+        if head[0] > 2 || head[1..4] != [0, 0, 0] {
+            output(1, &head);
+            loop {
+                let n = body.read(&mut buf)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                output(1, &buf[..n]);
+            }
+        }
+        let mut left = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        while left > 0 {
+            let want = left.min(buf.len());
+            let n = body.read(&mut buf[..want])?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            output(head[0], &buf[..n]);
+            left -= n;
+        }
+    }
+}
+
 /// The `message` of an error answer, else its text.
 fn error_message(body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
@@ -275,6 +464,17 @@ mod tests {
             "registry.example%2Fapp"
         );
         assert_eq!(escape_path("localhost/app:1"), "localhost/app:1");
+        let mut frames = Vec::new();
+        let muxed = b"\x01\0\0\0\0\0\0\x03out\x02\0\0\0\0\0\0\x04err\n";
+        demultiplex(&mut &muxed[..], &mut |s, b| frames.push((s, b.to_vec()))).unwrap();
+        assert_eq!(frames, [(1, b"out".to_vec()), (2, b"err\n".to_vec())]);
+        frames.clear();
+        demultiplex(&mut &b"plain text"[..], &mut |s, b| {
+            frames.push((s, b.to_vec()))
+        })
+        .unwrap();
+        let raw: Vec<u8> = frames.iter().flat_map(|(_, b)| b.clone()).collect();
+        assert_eq!(raw, b"plain text");
         let stream = b"{\"stream\":\"a\"}\r\n{\"error\":\"b\"}";
         assert_eq!(json_stream(stream).len(), 2);
         assert_eq!(
