@@ -71,6 +71,12 @@ pub(crate) const LINTERS: &[Linter] = &[
         check: dylib,
     },
     Linter {
+        name: "elfmachine",
+        explain: "This package contains ELF files built for another machine than its architecture (`arch` in .PKGINFO): build them for that architecture",
+        default: Require,
+        check: elf_machine,
+    },
+    Linter {
         name: "empty",
         explain: "Verify that this package is supposed to be empty; if it is, disable this linter; otherwise check the build",
         default: Ignore,
@@ -898,6 +904,49 @@ fn strip(p: &Package) -> Result<Option<Finding>, String> {
             "{} contains {}",
             p.name,
             plural(binaries.len(), "unstripped binary", "unstripped binaries")
+        ),
+        details: Some(json!({ "binaries": binaries })),
+    }))
+}
+
+/// The machine name [`super::ElfInfo`] gives the ELF files of an apk
+/// architecture.
+fn machine_of(arch: &str) -> Option<&'static str> {
+    Some(match arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "i386",
+        "armhf" | "armv7" => "arm",
+        "ppc64le" => "ppc64",
+        "s390x" => "s390",
+        "riscv64" => "riscv",
+        _ => return None,
+    })
+}
+
+fn elf_machine(p: &Package) -> Result<Option<Finding>, String> {
+    let Some(arch) = p.arch.as_deref() else {
+        return Ok(None);
+    };
+    let Some(want) = machine_of(arch) else {
+        return Ok(None);
+    };
+    let mut binaries = Vec::new();
+    for e in elf_candidates(p) {
+        if let Some(info) = p.elf(e)?
+            && info.machine != want
+        {
+            binaries.push(json!({"path": e.path, "arch": info.machine}));
+        }
+    }
+    if binaries.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Finding {
+        message: format!(
+            "{} is built for {arch} but contains {} for another machine",
+            p.name,
+            plural(binaries.len(), "ELF file", "ELF files")
         ),
         details: Some(json!({ "binaries": binaries })),
     }))

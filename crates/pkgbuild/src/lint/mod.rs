@@ -63,16 +63,24 @@ pub(crate) struct Package {
     pub entries: Vec<Entry>,
     /// The recipe (`.melange.yaml`) as generic data, when there is one.
     pub recipe: Option<Value>,
+    /// The package's architecture (`.PKGINFO` `arch`), when known.
+    pub arch: Option<String>,
     elf_cache: RefCell<HashMap<String, Option<ElfInfo>>>,
 }
 
 impl Package {
-    fn new(name: String, mut entries: Vec<Entry>, recipe: Option<Value>) -> Package {
+    fn new(
+        name: String,
+        mut entries: Vec<Entry>,
+        recipe: Option<Value>,
+        arch: Option<String>,
+    ) -> Package {
         entries.sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
         Package {
             name,
             entries,
             recipe,
+            arch,
             elf_cache: RefCell::new(HashMap::new()),
         }
     }
@@ -260,11 +268,13 @@ fn run(
 }
 
 /// Lints the files of package `name` in `dir` (such as
-/// `melange-out/<name>` of a build). `recipe` is the evaluated recipe.
+/// `melange-out/<name>` of a build). `recipe` is the evaluated recipe,
+/// `arch` the package's architecture.
 pub fn lint_dir(
     name: &str,
     dir: &Path,
     recipe: Option<Value>,
+    arch: Option<&str>,
     require: &[String],
     warn: &[String],
 ) -> Result<LintReport, PkgBuildError> {
@@ -306,7 +316,7 @@ pub fn lint_dir(
         }
     }
     run(
-        &Package::new(name.to_string(), entries, recipe),
+        &Package::new(name.to_string(), entries, recipe, arch.map(str::to_string)),
         require,
         warn,
     )
@@ -331,6 +341,7 @@ pub fn lint_apk(
     let pkg = PackageReader::new(BufReader::new(file)).map_err(|e| bad(e.to_string()))?;
     let name = pkg.record.name.clone();
     let full_name = format!("{}-{}", pkg.record.name, pkg.record.version);
+    let arch = Some(pkg.record.arch.clone()).filter(|a| !a.is_empty());
     let (recipe, recipe_warning) =
         match pkg.control_files.iter().find(|c| c.name == ".melange.yaml") {
             None => (None, Some("could not open .melange.yaml file".to_string())),
@@ -388,7 +399,7 @@ pub fn lint_apk(
         std::io::copy(content, &mut std::io::sink()).map(|_| ())
     })
     .map_err(|e| bad(e.to_string()))?;
-    let mut report = run(&Package::new(name, entries, recipe), require, warn)?;
+    let mut report = run(&Package::new(name, entries, recipe, arch), require, warn)?;
     report.full_name = full_name;
     report.recipe_warning = recipe_warning;
     Ok(report)
@@ -406,7 +417,7 @@ mod tests {
         std::fs::write(dir.path().join("usr/lib/pkgconfig/z.pc"), b"Name: z\n").unwrap();
         let warn = vec!["lddcheck".to_string(), "pkgconf".to_string()];
         let lint = |recipe: Option<Value>| {
-            let r = lint_dir("zlib", dir.path(), recipe, &[], &warn).unwrap();
+            let r = lint_dir("zlib", dir.path(), recipe, None, &[], &warn).unwrap();
             r.warnings
                 .iter()
                 .map(|f| f.message.clone())
@@ -435,7 +446,7 @@ mod tests {
             lint(Some(sub)),
             ["zlib contains shared objects but test/ldd-check is not configured"]
         );
-        let err = lint_dir("zlib", dir.path(), None, &["nope".into()], &[]).unwrap_err();
+        let err = lint_dir("zlib", dir.path(), None, None, &["nope".into()], &[]).unwrap_err();
         assert!(err.to_string().contains("`nope`"), "{err}");
     }
 }
