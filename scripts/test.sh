@@ -10,13 +10,24 @@ cd "$(dirname "$0")/.."
 need_apt=()
 for pair in tar:tar gzip:gzip runc:runc umoci:umoci skopeo:skopeo busybox:busybox-static \
             podman:podman docker-registry:docker-registry htpasswd:apache2-utils bwrap:bubblewrap \
-            openssl:openssl git:git keytool:openjdk-17-jre-headless curl:curl; do
+            openssl:openssl git:git keytool:openjdk-17-jre-headless curl:curl \
+            qemu-aarch64-static:qemu-user-static; do
   tool="${pair%%:*}" pkg="${pair#*:}"
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=600 update
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${need_apt[@]}"
+fi
+# aarch64 programs (package builds for aarch64, their images) run under
+# QEMU's user-mode emulation: binfmt_misc mounted and qemu-aarch64-static
+# registered with the F flag (the kernel opens it now, so it works inside
+# sandbox roots that do not hold it). Once per boot; kept if present.
+binfmt=/proc/sys/fs/binfmt_misc
+[ -e "$binfmt/status" ] || mount -t binfmt_misc binfmt_misc "$binfmt"
+if [ ! -e "$binfmt/qemu-aarch64" ]; then
+  printf '%s' ':qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64-static:F' \
+    >"$binfmt/register"
 fi
 # The official SPDX validator and the CycloneDX schema check our SBOMs.
 command -v pyspdxtools >/dev/null 2>&1 || python3 -m pip install --quiet spdx-tools

@@ -115,6 +115,15 @@ fn run_one(
         layered,
         log,
     )?;
+    let image = crate::env::image(
+        &env_recipe,
+        &env_recipe.environment,
+        &topts,
+        &arch,
+        &env,
+        &private,
+        log,
+    )?;
     let runner = crate::steps::StepRunner {
         recipe: &env_recipe,
         opts: &topts,
@@ -128,6 +137,7 @@ fn run_one(
         starts: Default::default(),
         setup: Default::default(),
         sources: Default::default(),
+        image,
     };
     log.line(&format!("==> {arch}: testing {subject}"));
     runner.run_all(&test.pipeline)

@@ -104,19 +104,25 @@ pub(crate) fn locked(installed: &[PackageRecord]) -> Vec<String> {
     locked
 }
 
-/// Resolves and installs `env` for `arch`; returns the directory that
-/// holds it (a shared cache entry, never to be written: give the sandbox a
-/// layered root over it, when `shared`; else `private` filled in) and the
-/// installed packages, in install order.
-pub fn assemble(
+/// An environment resolved: what installing it takes.
+pub(crate) struct Resolved {
+    client: apk_repo::RepoClient,
+    req: image::BuildRequest,
+    bopts: image::BuildOptions,
+    key_files: Vec<(String, Vec<u8>)>,
+    packages: Vec<(apk_repo::RepoLine, PackageRecord)>,
+}
+
+/// Resolves `env` for `arch` (with the recipe's optional packages when a
+/// repository has them).
+pub(crate) fn resolve(
     recipe: &CompiledRecipe,
     env: &Environment,
     opts: &BuildOptions<'_>,
     arch: &str,
     private: &Path,
-    shared: bool,
     log: &dyn Log,
-) -> Result<(PathBuf, Vec<PackageRecord>), PkgBuildError> {
+) -> Result<Resolved, PkgBuildError> {
     let mut req = request(env, opts, arch);
     let packages = req.packages.clone();
     let bopts = image::BuildOptions {
@@ -151,29 +157,63 @@ pub fn assemble(
         .into_iter()
         .next()
         .ok_or(image::BuildError::NoArchs)?;
-    let installed: Vec<PackageRecord> = packages.iter().map(|(_, p)| p.clone()).collect();
-    let assemble = || {
-        image::build::assemble(
-            &client, &req, &bopts, arch, &packages, &key_files, &progress,
-        )
-    };
+    Ok(Resolved {
+        client,
+        req,
+        bopts,
+        key_files,
+        packages,
+    })
+}
+
+impl Resolved {
+    /// Installs the packages: the environment's tree.
+    fn tree(&self, arch: &str, log: &dyn Log) -> Result<rootfs::tree::Tree, PkgBuildError> {
+        Ok(image::build::assemble(
+            &self.client,
+            &self.req,
+            &self.bopts,
+            arch,
+            &self.packages,
+            &self.key_files,
+            &Progress(log),
+        )?
+        .tree)
+    }
+}
+
+/// Resolves and installs `env` for `arch`; returns the directory that
+/// holds it (a shared cache entry, never to be written: give the sandbox a
+/// layered root over it, when `shared`; else `private` filled in) and the
+/// installed packages, in install order.
+pub fn assemble(
+    recipe: &CompiledRecipe,
+    env: &Environment,
+    opts: &BuildOptions<'_>,
+    arch: &str,
+    private: &Path,
+    shared: bool,
+    log: &dyn Log,
+) -> Result<(PathBuf, Vec<PackageRecord>), PkgBuildError> {
+    let r = resolve(recipe, env, opts, arch, private, log)?;
+    let installed: Vec<PackageRecord> = r.packages.iter().map(|(_, p)| p.clone()).collect();
     if !shared {
-        write(&assemble()?.tree, private)?;
+        write(&r.tree(arch, log)?, private)?;
         return Ok((private.to_path_buf(), installed));
     }
     let envs = opts.cache_dir.join("environments-v1");
     let entry = envs.join(key(
-        &req,
+        &r.req,
         arch,
         opts.source_date_epoch,
-        &key_files,
-        &packages,
+        &r.key_files,
+        &r.packages,
     ));
     if entry.is_dir() {
         log.line("    environment from the cache");
         return Ok((entry, installed));
     }
-    let tree = assemble()?.tree;
+    let tree = r.tree(arch, log)?;
     std::fs::create_dir_all(&envs).map_err(|source| PkgBuildError::Work {
         path: envs.clone(),
         source,
@@ -201,6 +241,89 @@ pub fn assemble(
         }
     }
     Ok((entry, installed))
+}
+
+/// For runners that take the environment as an image: hands the
+/// environment written at `dir` (a cache entry named by its key) to the
+/// runner as the image `apkforge/build-environment:<key>`, built by the
+/// image engine from the same packages (one layer, the mount points of
+/// [`DIRS`] added) when the runner's engine does not have it yet; returns
+/// the reference for the steps. `None` for runners that use `dir` itself.
+#[allow(clippy::too_many_arguments)]
+pub fn image(
+    recipe: &CompiledRecipe,
+    env: &Environment,
+    opts: &BuildOptions<'_>,
+    arch: &str,
+    dir: &Path,
+    private: &Path,
+    log: &dyn Log,
+) -> Result<Option<String>, PkgBuildError> {
+    if !opts.runner.needs_image() {
+        return Ok(None);
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let digest = hex::encode(Sha256::digest(format!("{}|{name}", dir.display())));
+    let key = if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+        name
+    } else {
+        digest
+    };
+    let tag = format!("apkforge/build-environment:{}", &key[..32]);
+    let mut failure = None;
+    let mut write_image = |archive: &Path| -> Result<(), String> {
+        log.line(&format!("    environment image {tag}"));
+        let result = (|| {
+            let r = resolve(recipe, env, opts, arch, private, log)?;
+            let mut tree = r.tree(arch, log)?;
+            let created = opts.source_date_epoch;
+            for d in DIRS {
+                tree.mkdir_all(d, 0o755, created)
+                    .map_err(|e| image_err(archive, e.to_string()))?;
+            }
+            let layer_path = private.join("environment-layer.tar.gz");
+            let info = rootfs::layer::write_layer(&tree, &layer_path, 1)
+                .map_err(|e| image_err(&layer_path, e.to_string()))?;
+            let platform = oci::Platform::from_apk_arch(arch)
+                .ok_or_else(|| image_err(archive, format!("no OCI platform for {arch}")))?;
+            let config = oci::ImageConfig {
+                platform,
+                created: image::time::rfc3339(created),
+                env: vec![format!("PATH={}", crate::steps::DEFAULT_PATH)],
+                ..Default::default()
+            };
+            let layer = oci::Layer {
+                blob: layer_path.clone(),
+                digest: format!("sha256:{}", info.digest_hex),
+                size: info.size,
+                diff_id: format!("sha256:{}", info.diff_id_hex),
+            };
+            let img = oci::build_image(&config, vec![layer]);
+            oci::write_docker_archive(archive, &[&tag], &[img], &Default::default())
+                .map_err(|e| image_err(archive, e.to_string()))?;
+            let _ = std::fs::remove_file(&layer_path);
+            Ok::<(), PkgBuildError>(())
+        })();
+        result.map_err(|e| {
+            let text = e.to_string();
+            failure = Some(e);
+            text
+        })
+    };
+    match opts.runner.provide_image(&tag, &mut write_image) {
+        Ok(reference) => Ok(Some(reference)),
+        Err(e) => Err(failure.unwrap_or(PkgBuildError::Sandbox(e))),
+    }
+}
+
+fn image_err(path: &Path, reason: String) -> PkgBuildError {
+    PkgBuildError::Output {
+        what: format!("environment image {}", path.display()),
+        reason,
+    }
 }
 
 fn write(tree: &rootfs::tree::Tree, dir: &Path) -> Result<(), PkgBuildError> {

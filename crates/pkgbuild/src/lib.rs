@@ -313,6 +313,36 @@ fn check_names(recipe: &CompiledRecipe) -> Result<(), PkgBuildError> {
     Ok(())
 }
 
+struct Silent;
+impl Log for Silent {
+    fn line(&self, _: &str) {}
+}
+
+/// Resolves the build environment of `recipe` for its architecture
+/// without installing anything: fails as the build would when the
+/// repositories lack the architecture or a package, so that a build of
+/// several architectures can be refused before any of them starts.
+pub fn check_environment(
+    recipe: &CompiledRecipe,
+    opts: &BuildOptions<'_>,
+) -> Result<(), PkgBuildError> {
+    check_names(recipe)?;
+    let work = tempfile::Builder::new()
+        .prefix("apkforge-check-")
+        .tempdir_in(&opts.work_root)
+        .map_err(work_err(&opts.work_root))?;
+    let arch = recipe.arch.apk_name();
+    env::resolve(
+        recipe,
+        &recipe.environment,
+        opts,
+        arch,
+        work.path(),
+        &Silent,
+    )
+    .map(drop)
+}
+
 /// Builds every package of the recipe.
 pub fn build(
     recipe: &CompiledRecipe,
@@ -345,6 +375,15 @@ pub fn build(
         log,
     )?;
     let root = dirs.root(env.clone(), layered)?;
+    let image = env::image(
+        recipe,
+        &recipe.environment,
+        opts,
+        &arch,
+        &env,
+        &private,
+        log,
+    )?;
     timings.environment = started.elapsed();
     let started = Instant::now();
     if let Some(src) = &opts.source_dir {
@@ -374,6 +413,7 @@ pub fn build(
         starts: Default::default(),
         setup: Default::default(),
         sources: Default::default(),
+        image,
     };
     log.line(&format!(
         "==> {arch}: running the pipeline of {}",

@@ -11,7 +11,8 @@ use sandbox::{Bind, Outcome, Root, RunSpec};
 
 use crate::{BuildOptions, Log, PkgBuildError};
 
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin";
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin";
 const WORKSPACE: &str = "/home/build";
 /// Where melange mounts its `--cache-dir`.
 pub const CACHE_MOUNT: &str = "/var/cache/melange";
@@ -37,6 +38,8 @@ pub struct StepRunner<'a> {
     pub setup: Cell<Duration>,
     /// Time spent in host-run download pipelines.
     pub sources: Cell<Duration>,
+    /// The environment as the runner's image, for runners that need one.
+    pub image: Option<String>,
 }
 
 fn quote(s: &str) -> String {
@@ -250,6 +253,7 @@ impl<'a> StepRunner<'a> {
             capabilities: self.capabilities.clone(),
             timeout: None,
             interactive: false,
+            image: self.image.clone(),
         }
     }
 

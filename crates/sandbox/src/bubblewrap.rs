@@ -219,6 +219,25 @@ fn map_user_namespace(pid: u32, block: OwnedFd, uid: u32, gid: u32) -> Result<()
         .map_err(|e| SandboxError::Setup(format!("releasing bwrap: {e}")))
 }
 
+/// bwrap's own message when it could not create its namespaces (user
+/// namespaces refused by the kernel, AppArmor or seccomp; the uid map or
+/// the loopback device of a new namespace denied).
+fn namespace_failure(lines: &[String]) -> Option<String> {
+    const SIGNS: [&str; 7] = [
+        "namespace",
+        "uid map",
+        "gid map",
+        "setgroups",
+        "RTM_NEWADDR",
+        "loopback",
+        "Operation not permitted",
+    ];
+    lines
+        .iter()
+        .find(|l| l.starts_with("bwrap: ") && SIGNS.iter().any(|s| l.contains(s)))
+        .cloned()
+}
+
 /// Kills the sandbox: its pid 1 (which takes every process of its pid
 /// namespace along) and bwrap.
 fn kill(child: &mut Child, sandbox_pid: Option<u32>) {
@@ -348,16 +367,34 @@ impl Runner for Bubblewrap {
         };
         if let Err(e) = mapped {
             kill(&mut child, sandbox_pid);
+            // Everything bwrap said before it ended.
+            for r in readers {
+                let _ = r.join();
+            }
             let said: Vec<String> = rx.try_iter().collect();
-            return Err(if said.is_empty() {
-                e
-            } else {
-                SandboxError::Setup(said.join("; "))
+            return Err(match namespace_failure(&said) {
+                Some(said) => SandboxError::Namespaces { said },
+                None if said.is_empty() => e,
+                None => SandboxError::Setup(said.join("; ")),
             });
         }
-        let outcome = wait(&mut child, sandbox_pid, rx, spec.timeout, log);
+        // bwrap's own first words, to tell a refused sandbox from a step
+        // that failed.
+        let mut first = Vec::new();
+        let mut log_first = |line: &str| {
+            if first.len() < 4 {
+                first.push(line.to_string());
+            }
+            log(line);
+        };
+        let outcome = wait(&mut child, sandbox_pid, rx, spec.timeout, &mut log_first);
         for r in readers {
             let _ = r.join();
+        }
+        if outcome.as_ref().is_ok_and(|o| *o == Outcome::Exited(1))
+            && let Some(said) = namespace_failure(&first)
+        {
+            return Err(SandboxError::Namespaces { said });
         }
         outcome
     }

@@ -1,16 +1,21 @@
 //! Running build steps in a sandbox. [`Runner`] is the seam: a runner gets
 //! a root filesystem, bind mounts, a user, capabilities, an environment, a
 //! network flag and a timeout ([`RunSpec`]) and runs one command.
-//! [`Bubblewrap`] is the runner melange uses on Linux.
+//! [`Bubblewrap`] is the runner melange uses on Linux; [`Docker`] runs
+//! steps in containers through the Docker Engine API; [`emulation`] tells
+//! whether another architecture's programs run here.
 #![deny(missing_docs)]
 
 mod bubblewrap;
+mod docker;
+pub mod emulation;
 mod idmap;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use bubblewrap::Bubblewrap;
+pub use docker::Docker;
 
 /// The capabilities a step gets by default: Docker's default set, which
 /// melange grants in every runner.
@@ -169,6 +174,9 @@ pub struct RunSpec {
     /// Connect the command to this process's terminal (stdin, stdout,
     /// stderr) instead of capturing its output.
     pub interactive: bool,
+    /// The root as an image of the runner's engine (runners that
+    /// [`Runner::needs_image`]; see [`Runner::provide_image`]).
+    pub image: Option<String>,
 }
 
 impl Default for RunSpec {
@@ -185,6 +193,7 @@ impl Default for RunSpec {
             capabilities: DEFAULT_CAPABILITIES.iter().map(|s| s.to_string()).collect(),
             timeout: None,
             interactive: false,
+            image: None,
         }
     }
 }
@@ -225,6 +234,14 @@ pub enum SandboxError {
     /// Waiting failed.
     #[error("waiting for the sandbox: {0}")]
     Wait(#[source] std::io::Error),
+    /// The kernel (or a security module) refused the sandbox's namespaces.
+    #[error(
+        "bubblewrap cannot create its namespaces on this machine (`{said}`): unprivileged user namespaces are blocked here, as Ubuntu's AppArmor (kernel.apparmor_restrict_unprivileged_userns=1), a disabled kernel.unprivileged_userns_clone or a container's seccomp profile do. Build with `--runner docker`, or let bwrap create user namespaces (an AppArmor profile for it, or the sysctl set to allow them)"
+    )]
+    Namespaces {
+        /// What bubblewrap said.
+        said: String,
+    },
 }
 
 /// Runs commands in isolation.
@@ -240,4 +257,20 @@ pub trait Runner: Sync {
     /// A shell command line that enters the sandbox of `spec` by hand
     /// (for a kept failed build).
     fn describe(&self, spec: &RunSpec) -> String;
+    /// Whether runs take their root from an image ([`RunSpec::image`])
+    /// rather than from the root's directory.
+    fn needs_image(&self) -> bool {
+        false
+    }
+    /// Makes the image `tag` available to runs and returns the reference
+    /// for [`RunSpec::image`]; `write` writes it as a docker archive to the
+    /// path it is given, called only when the runner's engine lacks it.
+    fn provide_image(
+        &self,
+        tag: &str,
+        write: &mut dyn FnMut(&std::path::Path) -> Result<(), String>,
+    ) -> Result<String, SandboxError> {
+        let _ = write;
+        Ok(tag.to_string())
+    }
 }

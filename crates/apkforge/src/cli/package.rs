@@ -54,11 +54,12 @@ pub struct PackageCompileArgs {
 }
 
 /// `package build` / `package test`: melange's `build` flags.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct PackageBuildArgs {
     /// The melange recipe.
     pub recipe: PathBuf,
-    /// Architecture to build for (only the host's can run here).
+    /// Architectures to build for, comma-separated (default: the host's);
+    /// others than the host's run under user-mode emulation.
     #[arg(long)]
     pub arch: Option<String>,
     /// Sign packages and the index with this RSA private key.
@@ -98,7 +99,8 @@ pub struct PackageBuildArgs {
     /// Cache for indexes, packages and build environments (default: the user cache dir).
     #[arg(long)]
     pub apk_cache_dir: Option<PathBuf>,
-    /// Sandbox runner (only `bubblewrap`).
+    /// What runs the steps: `bubblewrap`, or `docker` (a container per
+    /// build through the Docker Engine API at `DOCKER_HOST`).
     #[arg(long, default_value = "bubblewrap")]
     pub runner: String,
     /// Allow network access in build steps.
@@ -296,7 +298,7 @@ pub struct PackageTestArgs {
     /// Environment file (`KEY=VALUE` lines) under the recipe's `environment`.
     #[arg(long = "env-file", value_delimiter = ',')]
     pub env_files: Vec<PathBuf>,
-    /// Sandbox runner (only `bubblewrap`).
+    /// What runs the steps: `bubblewrap` or `docker`.
     #[arg(long, default_value = "bubblewrap")]
     pub runner: String,
     /// Trace the steps (`set -x`) and keep a failed test, saying how to enter it.

@@ -26,6 +26,7 @@ mod package_index;
 mod package_keygen;
 mod package_lint;
 mod package_query;
+mod package_runner;
 mod package_sign;
 mod package_sign_index;
 mod package_test;

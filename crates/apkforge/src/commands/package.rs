@@ -197,7 +197,7 @@ fn recipe_source(args: &PackageBuildArgs) -> sbom::melange::RecipeSource {
 pub(crate) fn build_options<'a>(
     args: &PackageBuildArgs,
     key: Option<&'a apk_format::signing::SigningKey>,
-    runner: &'a sandbox::Bubblewrap,
+    runner: &'a dyn sandbox::Runner,
 ) -> Result<pkgbuild::BuildOptions<'a>> {
     let source_date_epoch = match &args.build_date {
         Some(_) => {
@@ -265,42 +265,94 @@ pub(crate) fn build_options<'a>(
     })
 }
 
+/// The architectures of `--arch` (comma-separated, as melange's), each
+/// once, in the order given; the host's when none is given.
+pub(crate) fn build_archs(flag: Option<&str>) -> Result<Vec<BuildArch>> {
+    let Some(flag) = flag else {
+        return Ok(vec![arch(None)?]);
+    };
+    let mut archs = Vec::new();
+    for name in flag.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let a = arch(Some(name))?;
+        if !archs.contains(&a) {
+            archs.push(a);
+        }
+    }
+    if archs.is_empty() {
+        bail!("--arch `{flag}` names no architecture");
+    }
+    Ok(archs)
+}
+
+/// Fails, before anything is built, when this machine cannot run the
+/// programs of `arch` (natively or under emulation registered with the
+/// `F` flag), naming what to install and register.
+pub(crate) fn check_runnable(arch: BuildArch) -> Result<()> {
+    sandbox::emulation::check(arch.apk_name())
+        .map(drop)
+        .with_context(|| format!("cannot build for {}", arch.apk_name()))
+}
+
 pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {
     let log = StderrLog::new(&args.log_level)?;
-    let compiled = compile_for_build(args)?;
-    recipe::check_buildable(&compiled, &args.recipe)?;
-    let host = BuildArch::host().context("cannot tell the host architecture")?;
-    if compiled.arch != host {
-        bail!(
-            "building for {} is not supported on this {} machine yet (no emulation); build for {}",
-            compiled.arch.apk_name(),
-            host.apk_name(),
-            host.apk_name()
-        );
+    // Every architecture's recipe and runtime are checked before any build.
+    let mut builds = Vec::new();
+    for a in build_archs(args.arch.as_deref())? {
+        let one = PackageBuildArgs {
+            arch: Some(a.apk_name().to_string()),
+            ..args.clone()
+        };
+        let compiled = compile_for_build(&one)?;
+        recipe::check_buildable(&compiled, &args.recipe)?;
+        check_runnable(a)?;
+        builds.push(compiled);
     }
-    if args.runner != "bubblewrap" {
-        bail!(
-            "--runner `{}` is not available; use bubblewrap",
-            args.runner
-        );
-    }
+    let runner = crate::commands::package_runner::runner(&args.runner)?;
     let key = args
         .signing_key
         .as_deref()
         .map(load_signing_key)
         .transpose()?;
-    let runner = sandbox::Bubblewrap::default();
+    for compiled in &builds {
+        let opts = build_options(args, key.as_ref(), runner.as_ref())?;
+        pkgbuild::check_environment(compiled, &opts).with_context(|| {
+            format!(
+                "cannot build `{}` for {}",
+                args.recipe.display(),
+                compiled.arch.apk_name()
+            )
+        })?;
+    }
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("creating `{}`", args.out_dir.display()))?;
-    let opts = build_options(args, key.as_ref(), &runner)?;
-    let out = pkgbuild::build(&compiled, &opts, &log)
-        .with_context(|| format!("building `{}`", args.recipe.display()))?;
+    for compiled in &builds {
+        build_one(args, compiled, key.as_ref(), runner.as_ref(), &log)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One architecture's build of `package build`.
+fn build_one(
+    args: &PackageBuildArgs,
+    compiled: &CompiledRecipe,
+    key: Option<&apk_format::signing::SigningKey>,
+    runner: &dyn sandbox::Runner,
+    log: &StderrLog,
+) -> Result<()> {
+    let opts = build_options(args, key, runner)?;
+    let out = pkgbuild::build(compiled, &opts, log).with_context(|| {
+        format!(
+            "building `{}` for {}",
+            args.recipe.display(),
+            compiled.arch.apk_name()
+        )
+    })?;
     // What the packages were made from, for later tree builds.
-    let settings = crate::commands::package_tree::settings(key.as_ref(), opts.source_date_epoch)?;
+    let settings = crate::commands::package_tree::settings(key, opts.source_date_epoch)?;
     pkgtree::build::record_single(
         &args.out_dir,
         &args.recipe,
-        &compiled,
+        compiled,
         opts.source_dir.as_deref(),
         &opts.source_skip,
         &settings,
@@ -328,7 +380,7 @@ pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {
             .and_then(|mut f| f.write_all(text.as_bytes()))
             .context("appending to packages.log")?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 pub(crate) fn lint(args: &PackageCompileArgs) -> Result<ExitCode> {

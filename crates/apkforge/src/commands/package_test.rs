@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Command, FromArgMatches};
 
 use crate::cli::{PackageBuildArgs, PackageTestArgs};
@@ -47,20 +47,15 @@ fn as_build_args(t: &PackageTestArgs) -> Result<PackageBuildArgs> {
 pub fn run(args: &PackageTestArgs) -> Result<ExitCode> {
     let build = as_build_args(args)?;
     let log = StderrLog::new(&build.log_level)?;
-    if build.runner != "bubblewrap" {
-        bail!(
-            "--runner `{}` is not available; use bubblewrap",
-            build.runner
-        );
-    }
     let compiled = compile_for_build(&build)?;
-    let runner = sandbox::Bubblewrap::default();
+    crate::commands::package::check_runnable(compiled.arch)?;
+    let runner = crate::commands::package_runner::runner(&build.runner)?;
     let key = build
         .signing_key
         .as_deref()
         .map(load_signing_key)
         .transpose()?;
-    let opts = build_options(&build, key.as_ref(), &runner)?;
+    let opts = build_options(&build, key.as_ref(), runner.as_ref())?;
     let selection = pkgbuild::TestSelection {
         package: args.package.clone(),
         extra_packages: args.test_package_append.clone(),

@@ -146,3 +146,53 @@ fn a_layered_root_keeps_its_lower_directory_untouched() {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
     assert!(!mounts.contains(d.join("merged").to_str().unwrap()));
 }
+
+/// A `bwrap` that fails as bwrap does where unprivileged user namespaces
+/// are blocked (Ubuntu's AppArmor restriction).
+fn refusing_bwrap(dir: &Path, message: &str) -> Bubblewrap {
+    use std::os::unix::fs::PermissionsExt;
+    let program = dir.join("bwrap");
+    std::fs::write(
+        &program,
+        format!("#!/bin/sh\necho '{message}' >&2\nexit 1\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Bubblewrap {
+        program,
+        ..Bubblewrap::default()
+    }
+}
+
+#[test]
+fn refused_namespaces_say_why_and_suggest_the_docker_runner() {
+    let fake = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let ws = tempfile::tempdir().unwrap();
+    busybox_root(root.path());
+    let spec = spec(Root::Dir(root.path().to_path_buf()), ws.path(), "true");
+    for (privileged, message) in [
+        (true, "bwrap: setting up uid map: Permission denied"),
+        (false, "bwrap: setting up uid map: Permission denied"),
+        (
+            false,
+            "bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces.",
+        ),
+    ] {
+        let bwrap = Bubblewrap {
+            privileged,
+            ..refusing_bwrap(fake.path(), message)
+        };
+        let err = bwrap.run(&spec, &mut |_| {}).unwrap_err();
+        assert!(matches!(err, SandboxError::Namespaces { .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains(message), "{text}");
+        assert!(text.contains("--runner docker"), "{text}");
+    }
+    // A step's own failure stays a step's failure.
+    let bwrap = Bubblewrap {
+        privileged: false,
+        ..refusing_bwrap(fake.path(), "make: *** [all] Error 1")
+    };
+    assert_eq!(bwrap.run(&spec, &mut |_| {}).unwrap(), Outcome::Exited(1));
+}
