@@ -151,6 +151,10 @@ pub fn tree_digest(dir: &Path, skip: &[PathBuf]) -> std::io::Result<String> {
             } else if ft.is_dir() {
                 h.update(format!("\0d\0{mode:o}\0").as_bytes());
                 subdirs.push(r);
+            } else if !ft.is_file() {
+                // Sockets, fifos, devices: never copied into a workspace,
+                // and opening a fifo would wait for a writer.
+                h.update(b"\0o\0");
             } else {
                 h.update(format!("\0f\0{mode:o}\0{}\0", meta.len()).as_bytes());
                 let mut f = std::fs::File::open(&path)?;
@@ -265,6 +269,18 @@ mod tests {
         let third = tree_digest(d.path(), &[]).unwrap();
         std::fs::rename(d.path().join("sub/a.patch"), d.path().join("sub/b.patch")).unwrap();
         assert_ne!(third, tree_digest(d.path(), &[]).unwrap());
+        // A socket (an engine's, beside a recipe) and a fifo are not read.
+        let _socket = std::os::unix::net::UnixListener::bind(d.path().join("engine.sock")).unwrap();
+        mkfifo(&d.path().join("pipe"));
+        assert_ne!(third, tree_digest(d.path(), &[]).unwrap());
+    }
+
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     #[test]
