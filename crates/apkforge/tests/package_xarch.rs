@@ -259,3 +259,48 @@ fn an_elf_of_another_machine_in_a_package_is_a_lint_error() {
     ));
     assert!(out.contains("right-arm.apk: ok"), "{out}");
 }
+
+#[test]
+fn a_tree_builds_for_aarch64_under_emulation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d);
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tree/good");
+    fs::create_dir(d.join("tree")).unwrap();
+    for e in fs::read_dir(&data).unwrap() {
+        let p = e.unwrap().path();
+        fs::copy(&p, d.join("tree").join(p.file_name().unwrap())).unwrap();
+    }
+    let fx = fixtures();
+    let (repo, key) = (d.join("repo"), fx.join(KEY_313));
+    ok(&apkforge(
+        &[
+            "package",
+            "build-tree",
+            "tree",
+            "--arch",
+            "aarch64",
+            "--signing-key",
+            "test.rsa",
+            "-r",
+            repo.to_str().unwrap(),
+            "-k",
+            key.to_str().unwrap(),
+            "--apk-cache-dir",
+            "cache",
+        ],
+        d,
+    ));
+    let built: Vec<String> = fs::read_dir(d.join("packages/aarch64"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".apk"))
+        .collect();
+    assert_eq!(built.len(), 9, "{built:?}");
+    let info = ok(&apkforge(
+        &["apk", "inspect", "packages/aarch64/app-1.0.0-r0.apk"],
+        d,
+    ));
+    assert!(info.contains("aarch64"), "{info}");
+    assert!(!d.join("packages/x86_64").exists());
+}

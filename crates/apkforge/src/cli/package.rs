@@ -254,7 +254,7 @@ pub struct PackageTestArgs {
     /// Installed instead of the main package in its test environment
     /// (a name or `name=version`).
     pub package: Option<String>,
-    /// Architecture to test (only the host's can run here).
+    /// Architecture to test (others than the host's run under emulation).
     #[arg(long)]
     pub arch: Option<String>,
     /// Extra packages installed in every test environment.
@@ -434,7 +434,7 @@ pub struct PackageBuildTreeArgs {
     /// The tree.
     #[command(flatten)]
     pub tree: TreeArgs,
-    /// Architecture to build for (only the host's can run here).
+    /// Architecture to build for (others than the host's run under emulation).
     #[arg(long)]
     pub arch: Option<String>,
     /// Builds at a time.

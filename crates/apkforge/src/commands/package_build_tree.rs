@@ -17,15 +17,7 @@ use crate::commands::package_tree::{
 
 pub fn run(args: &PackageBuildTreeArgs) -> Result<ExitCode> {
     let arch = parse_arch(args.arch.as_deref())?;
-    let host = recipe::BuildArch::host().context("cannot tell the host architecture")?;
-    if arch != host {
-        bail!(
-            "building for {} is not supported on this {} machine yet (no emulation); build for {}",
-            arch.apk_name(),
-            host.apk_name(),
-            host.apk_name()
-        );
-    }
+    crate::commands::package::check_runnable(arch)?;
     if args.runner != "bubblewrap" {
         bail!(
             "--runner `{}` is not available; use bubblewrap",
