@@ -5,6 +5,7 @@
 use std::io::{self, BufRead, Read};
 
 use flate2::bufread::GzDecoder;
+use sha1::Sha1;
 
 use crate::pkginfo::{PkgInfo, PkgInfoError};
 use crate::record::{PackageRecord, q1_checksum};
@@ -13,6 +14,19 @@ use crate::stream::{HashingBufReader, LimitedReader, RangeDigest, Sha1Reader};
 
 /// Largest decompressed signature or control member accepted.
 pub const CONTROL_LIMIT: u64 = 64 << 20;
+
+/// Room for tar headers, padding and PAX records beyond a data section's
+/// content, allowed whatever the declared size (about 30,000 small files).
+pub const DATA_SLACK: u64 = 64 << 20;
+
+/// Largest decompressed data section accepted for a package whose
+/// `.PKGINFO` declares `installed_size` bytes: twice the declared size (its
+/// headers and padding, and sizes counted in disk blocks by some builders)
+/// plus [`DATA_SLACK`]. A data section that expands past it (a gzip bomb)
+/// is refused while it is being decompressed.
+pub fn data_limit(installed_size: u64) -> u64 {
+    installed_size.saturating_mul(2).saturating_add(DATA_SLACK)
+}
 
 /// Error reading a package.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +52,16 @@ pub enum PackageError {
     /// Bytes after the data section.
     #[error("unexpected data after the data section")]
     TrailingData,
+    /// The data section expands past what `.PKGINFO`'s size allows.
+    #[error(
+        "data section expands past {limit} bytes, the limit for the {declared} bytes .PKGINFO declares (a decompression bomb?)"
+    )]
+    DataTooLarge {
+        /// `size` from `.PKGINFO`.
+        declared: u64,
+        /// The limit derived from it ([`data_limit`]).
+        limit: u64,
+    },
     /// `.PKGINFO` names the package in a way that is unsafe to use.
     #[error(".PKGINFO: {0}")]
     InvalidName(#[from] crate::names::NameError),
@@ -45,6 +69,21 @@ pub enum PackageError {
 
 fn section(section: &'static str) -> impl Fn(io::Error) -> PackageError {
     move |source| PackageError::Section { section, source }
+}
+
+/// Errors of the data section: [`PackageError::DataTooLarge`] when its
+/// limit was hit (wherever in the error chain), else a section error.
+fn data_section(declared: u64, limit: u64) -> impl Fn(io::Error) -> PackageError {
+    move |source| {
+        if crate::stream::is_limit_exceeded(&source) {
+            PackageError::DataTooLarge { declared, limit }
+        } else {
+            PackageError::Section {
+                section: "data",
+                source,
+            }
+        }
+    }
 }
 
 /// A control-section file other than `.PKGINFO` (scripts, `.melange.yaml`).
@@ -169,6 +208,27 @@ pub struct DataDigest {
     pub compressed_len: u64,
     /// Size of the uncompressed tar.
     pub uncompressed_len: u64,
+    /// SHA-1 the package's `C:` checksum is made of (see
+    /// [`PackageReader::checksum`]): of the control member, or of control
+    /// and data members for a package without `datahash`.
+    pub identity: [u8; 20],
+}
+
+impl DataDigest {
+    /// The package's `C:` checksum (`Q1` + base64).
+    pub fn checksum(&self) -> String {
+        q1_checksum(&self.identity)
+    }
+}
+
+/// A package's identity, read to its end when it has no `datahash`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// `C:` checksum as an index carries it.
+    pub checksum: String,
+    /// SHA-256 of the raw data member: `datahash` as declared, or as
+    /// computed for a package without one.
+    pub data_sha256: [u8; 32],
 }
 
 /// Outcome of reading the data section.
@@ -184,6 +244,9 @@ pub struct DataReport {
     pub content_bytes: u64,
     /// Paths whose content does not match their PAX SHA-1.
     pub checksum_mismatches: Vec<String>,
+    /// The package's `C:` checksum (over control and data members for a
+    /// package without `datahash`).
+    pub checksum: String,
 }
 
 /// A package being read: signature and control are parsed on open; the data
@@ -204,6 +267,9 @@ pub struct PackageReader<R: BufRead> {
     pub signature_len: u64,
     /// Digests of the raw signature member (when signed).
     pub signature_digest: Option<RangeDigest>,
+    /// For a package without `datahash`: the SHA-1 of the control member so
+    /// far, to be continued over the data member (apk-tools 2's identity).
+    identity_state: Option<Sha1>,
 }
 
 enum Member {
@@ -219,13 +285,14 @@ impl<R: BufRead> PackageReader<R> {
         let mut signature_len = 0;
         let mut signature_digest = None;
         let mut tries = 0;
-        let (pkginfo, control_files, control_digest) = loop {
+        let (pkginfo, control_files, control_digest, state) = loop {
             tries += 1;
             if src.at_eof().map_err(section("control"))? || tries > 2 {
                 return Err(PackageError::NoControl);
             }
             src.start(true, true);
             let member = read_control_member(&mut src)?;
+            let state = src.sha1_state();
             let digest = src.finish();
             match member {
                 Member::Signature(sigs) if tries == 1 => {
@@ -234,7 +301,7 @@ impl<R: BufRead> PackageReader<R> {
                     signature_digest = Some(digest);
                 }
                 Member::Signature(_) => return Err(PackageError::NoPkgInfo),
-                Member::Control(p, files) => break (p, files, digest),
+                Member::Control(p, files) => break (p, files, digest, state),
             }
         };
         let record = pkginfo.to_record()?;
@@ -243,6 +310,11 @@ impl<R: BufRead> PackageReader<R> {
         if !record.arch.is_empty() {
             crate::names::check_arch(&record.arch)?;
         }
+        let identity_state = if record.datahash.is_none() {
+            state
+        } else {
+            None
+        };
         Ok(PackageReader {
             src,
             signatures,
@@ -252,12 +324,60 @@ impl<R: BufRead> PackageReader<R> {
             control_digest,
             signature_len,
             signature_digest,
+            identity_state,
         })
     }
 
-    /// `C:` checksum: `Q1` + base64 SHA-1 of the control member.
-    pub fn checksum(&self) -> String {
+    /// `Q1` + base64 SHA-1 of the control member alone.
+    pub fn control_checksum(&self) -> String {
         q1_checksum(&self.control_digest.sha1.unwrap_or_default())
+    }
+
+    /// The `C:` checksum, when it is known without reading the data: for a
+    /// package with `datahash`, the SHA-1 of the control member (which
+    /// vouches for the data through `datahash`). A package without one is
+    /// identified, as apk-tools 2 does, by the SHA-1 of its control and data
+    /// members together: `None` here; see [`Self::identity`], or the
+    /// checksum the data readers return.
+    pub fn checksum(&self) -> Option<String> {
+        self.record
+            .datahash
+            .is_some()
+            .then(|| self.control_checksum())
+    }
+
+    /// The `C:` checksum and the data member's SHA-256, reading the raw data
+    /// (without decompressing it) only for a package without `datahash`.
+    pub fn identity(mut self) -> Result<Identity, PackageError> {
+        let Some(state) = self.identity_state.take() else {
+            let mut data_sha256 = [0u8; 32];
+            if let Some(h) = &self.record.datahash {
+                let _ = hex::decode_to_slice(h, &mut data_sha256);
+            }
+            return Ok(Identity {
+                checksum: self.control_checksum(),
+                data_sha256,
+            });
+        };
+        self.src.start_continuing(Some(state), true);
+        io::copy(&mut self.src, &mut io::sink()).map_err(section("data"))?;
+        let digest = self.src.finish();
+        Ok(Identity {
+            checksum: q1_checksum(&digest.sha1.unwrap_or_default()),
+            data_sha256: digest.sha256.unwrap_or_default(),
+        })
+    }
+
+    /// Starts hashing the data member: SHA-256 for `datahash`, and the
+    /// identity's SHA-1 continued when the package has no `datahash`.
+    fn start_data(&mut self) {
+        let state = self.identity_state.take();
+        self.src.start_continuing(state, true);
+    }
+
+    /// The identity SHA-1 once the data member is read.
+    fn identity_of(&self, digest: &RangeDigest) -> [u8; 20] {
+        digest.sha1.or(self.control_digest.sha1).unwrap_or_default()
     }
 
     /// Checks the signatures against `keyring`: valid when any verifies.
@@ -273,11 +393,13 @@ impl<R: BufRead> PackageReader<R> {
         mut self,
         out: &mut W,
     ) -> Result<DataDigest, PackageError> {
-        let err = section("data");
-        self.src.start(false, true);
+        let declared = self.record.installed_size;
+        let limit = data_limit(declared);
+        let err = data_section(declared, limit);
+        self.start_data();
         let mut uncompressed_len = 0;
         if !self.src.at_eof().map_err(&err)? {
-            let mut decoder = GzDecoder::new(&mut self.src);
+            let mut decoder = LimitedReader::new(GzDecoder::new(&mut self.src), limit, "data");
             uncompressed_len = io::copy(&mut decoder, out).map_err(&err)?;
         }
         let digest = self.src.finish();
@@ -288,6 +410,7 @@ impl<R: BufRead> PackageReader<R> {
             datahash: digest.sha256.unwrap_or_default(),
             compressed_len: digest.len,
             uncompressed_len,
+            identity: self.identity_of(&digest),
         })
     }
 
@@ -297,11 +420,14 @@ impl<R: BufRead> PackageReader<R> {
     where
         F: FnMut(&DataEntry, &mut dyn Read) -> io::Result<()>,
     {
-        let err = section("data");
+        let declared = self.record.installed_size;
+        let limit = data_limit(declared);
+        let err = data_section(declared, limit);
         let mut report = DataReport::default();
-        self.src.start(false, true);
+        self.start_data();
         if !self.src.at_eof().map_err(&err)? {
-            let mut archive = tar::Archive::new(GzDecoder::new(&mut self.src));
+            let decoder = LimitedReader::new(GzDecoder::new(&mut self.src), limit, "data");
+            let mut archive = tar::Archive::new(decoder);
             for entry in archive.entries().map_err(&err)? {
                 let mut entry = entry.map_err(&err)?;
                 let data = describe(&mut entry).map_err(&err)?;
@@ -336,6 +462,7 @@ impl<R: BufRead> PackageReader<R> {
         let digest = self.src.finish();
         report.datahash = digest.sha256.unwrap_or_default();
         report.compressed_len = digest.len;
+        report.checksum = q1_checksum(&self.identity_of(&digest));
         if !self.src.at_eof().map_err(&err)? {
             return Err(PackageError::TrailingData);
         }
@@ -534,5 +661,47 @@ mod tests {
             err.to_string().contains("larger than the allowed size"),
             "{err}"
         );
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+    use crate::package_write::gzip_encoder;
+    use crate::tar_write::{TarHeader, TarKind, TarWriter};
+    use flate2::Compression;
+
+    fn member(path: &str, content: &[u8], end: bool) -> Vec<u8> {
+        let mut tar = TarWriter::new(gzip_encoder(Vec::new(), Compression::new(6)));
+        let mut h = TarHeader::new(path, TarKind::File, 0o644);
+        h.size = content.len() as u64;
+        tar.append(&h, &mut &content[..]).unwrap();
+        if end {
+            tar.finish().unwrap();
+        }
+        tar.into_inner().finish().unwrap()
+    }
+
+    /// Without `datahash`, `C:` is the SHA-1 of control and data members
+    /// together (apk-tools 2), whichever way the package is read.
+    #[test]
+    fn identity_without_datahash_covers_the_data() {
+        let control = member(
+            ".PKGINFO",
+            b"pkgname = a\npkgver = 1-r0\narch = x86_64\nsize = 2\n",
+            false,
+        );
+        let data = member("f", b"hi", true);
+        let apk = [control.clone(), data.clone()].concat();
+        let want = q1_checksum(&crate::stream::sha1(&apk));
+        let pkg = PackageReader::new(&apk[..]).unwrap();
+        assert_eq!(pkg.checksum(), None);
+        assert_ne!(pkg.control_checksum(), want);
+        assert_eq!(pkg.identity().unwrap().checksum, want);
+        let pkg = PackageReader::new(&apk[..]).unwrap();
+        let digest = pkg.extract_data_tar(&mut io::sink()).unwrap();
+        assert_eq!(digest.checksum(), want);
+        let pkg = PackageReader::new(&apk[..]).unwrap();
+        assert_eq!(pkg.read_data(|_, _| Ok(())).unwrap().checksum, want);
     }
 }

@@ -45,6 +45,19 @@ impl<R: BufRead> HashingBufReader<R> {
         self.len = 0;
     }
 
+    /// Starts a new range whose SHA-1 continues `sha1` (a digest carried
+    /// over from the previous range) and hashes SHA-256 afresh if asked.
+    pub fn start_continuing(&mut self, sha1: Option<Sha1>, sha256: bool) {
+        self.sha1 = sha1;
+        self.sha256 = sha256.then(Sha256::new);
+        self.len = 0;
+    }
+
+    /// The SHA-1 state of the current range so far (when hashing SHA-1).
+    pub fn sha1_state(&self) -> Option<Sha1> {
+        self.sha1.clone()
+    }
+
     /// Ends the current range and returns its digests.
     pub fn finish(&mut self) -> RangeDigest {
         RangeDigest {
@@ -123,6 +136,32 @@ impl<R> LimitedReader<R> {
     pub fn into_inner(self) -> R {
         self.inner
     }
+
+    /// Bytes that may still be read.
+    pub fn remaining(&self) -> u64 {
+        self.remaining
+    }
+}
+
+/// The error a [`LimitedReader`] fails with; see [`is_limit_exceeded`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is larger than the allowed size")]
+pub struct LimitExceeded(pub &'static str);
+
+/// True when `e` (or an error it wraps, as tar and gzip readers wrap their
+/// input's errors) is a [`LimitExceeded`].
+pub fn is_limit_exceeded(e: &io::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = e.get_ref().map(|i| i as _);
+    while let Some(err) = cur {
+        if err.is::<LimitExceeded>() {
+            return true;
+        }
+        cur = match err.downcast_ref::<io::Error>() {
+            Some(io) => io.get_ref().map(|i| i as _),
+            None => err.source(),
+        };
+    }
+    false
 }
 
 impl<R: Read> Read for LimitedReader<R> {
@@ -134,7 +173,7 @@ impl<R: Read> Read for LimitedReader<R> {
                 0 => Ok(0),
                 _ => Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("{} is larger than the allowed size", self.what),
+                    LimitExceeded(self.what),
                 )),
             };
         }

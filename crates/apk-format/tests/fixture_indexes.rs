@@ -188,7 +188,7 @@ fn index_built_from_packages_matches_alpine_original() {
         let pkg = PackageReader::new(BufReader::new(File::open(&apk).unwrap())).unwrap();
         built.push(entry_for_package(
             &pkg.record,
-            &pkg.checksum(),
+            &pkg.checksum().unwrap(),
             size,
             Some("x86_64"),
         ));

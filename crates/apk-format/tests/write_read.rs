@@ -60,7 +60,7 @@ fn written_package_verifies_and_is_reproducible() {
     assert_ne!(a, c, "build date is part of the output");
 
     let pkg = PackageReader::new(&a[..]).unwrap();
-    assert_eq!(pkg.checksum(), checksum);
+    assert_eq!(pkg.checksum(), Some(checksum));
     assert_eq!(
         pkg.verify_signature(&ring),
         SignatureStatus::Valid {

@@ -8,7 +8,9 @@
 //! exactly the decompressed data member of a package whose data member
 //! hashed to the `datahash` its control section declares (for packages
 //! without a `datahash`, the data member read right then from the package,
-//! whose `C:` the caller has checked over control and data), and at the
+//! in the pass that computed [`ExpandedPackage::checksum`] over control and
+//! data, which `RepoClient::expand_fetched` compares with the index's
+//! `C:`), and at the
 //! moment it is handed out its size and SHA-256 match the record written
 //! with it. A damaged entry is never used: it is rebuilt from the package
 //! and the repair is reported in [`ExpandedPackage::notes`]. Code that
@@ -34,7 +36,8 @@ pub struct ExpandedPackage {
     pub record: PackageRecord,
     /// Control files (scripts, ...).
     pub control_files: Vec<ControlFile>,
-    /// `C:` checksum of the control section.
+    /// `C:` checksum: of the control member, or of control and data for a
+    /// package without `datahash` (computed in the pass that expanded it).
     pub checksum: String,
     /// The uncompressed data tar in the cache.
     pub data_tar: PathBuf,
@@ -65,7 +68,6 @@ pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, Repo
     let pkg = PackageReader::new(BufReader::new(&mut file)).map_err(package_err)?;
     let record = pkg.record.clone();
     let control_files = pkg.control_files.clone();
-    let checksum = pkg.checksum();
     let mismatch = |reason: String| RepoError::DataMismatch {
         package: record.name_version(),
         location: location.clone(),
@@ -85,9 +87,9 @@ pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, Repo
         let path = cache.data_path(&DataKey::Datahash(*want))?;
         if checked_entry(&path, &record.name_version(), &mut notes)? {
             return Ok(ExpandedPackage {
+                checksum: pkg.control_checksum(),
                 record,
                 control_files,
-                checksum,
                 data_tar: path,
                 file_size,
                 owners_by_name: false,
@@ -100,7 +102,12 @@ pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, Repo
     let mut tmp = Cache::temp_for(&scratch)?;
     let tmp_path = tmp.path().to_path_buf();
     let mut out = DigestWriter::new(BufWriter::new(tmp.as_file_mut()));
-    let digest = pkg.extract_data_tar(&mut out).map_err(package_err)?;
+    let digest = pkg.extract_data_tar(&mut out).map_err(|e| match e {
+        too_large @ apk_format::package_read::PackageError::DataTooLarge { .. } => {
+            mismatch(too_large.to_string())
+        }
+        other => package_err(other),
+    })?;
     let (mut buffered, written) = out.finish();
     buffered.flush().map_err(io_err(&tmp_path))?;
     drop(buffered);
@@ -118,7 +125,7 @@ pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, Repo
     Ok(ExpandedPackage {
         record,
         control_files,
-        checksum,
+        checksum: digest.checksum(),
         data_tar: target,
         file_size,
         owners_by_name: false,

@@ -113,7 +113,7 @@ pub enum RepoError {
     },
     /// A package does not match its index entry.
     #[error(
-        "package `{package}` from `{location}` does not match the index: control checksum is {actual}, index says {expected}"
+        "package `{package}` from `{location}` does not match the index: its checksum is {actual}, the index says {expected}"
     )]
     ChecksumMismatch {
         /// `name-version`.
@@ -672,11 +672,16 @@ impl RepoClient {
         apk: &Path,
     ) -> Result<ExpandedPackage, RepoError> {
         let cached_download = apk.starts_with(self.opts.cache.root());
-        match expand_package(&self.opts.cache, apk) {
+        let expand = |apk: &Path| {
+            let exp = expand_package(&self.opts.cache, apk)?;
+            check_identity(&exp, record, apk)?;
+            Ok::<_, RepoError>(exp)
+        };
+        match expand(apk) {
             Err(e) if e.is_damaged_package() && cached_download && !self.opts.offline => {
                 Cache::evict(apk);
                 let fresh = self.fetch_package(repo, arch, record)?;
-                let mut exp = expand_package(&self.opts.cache, &fresh)?;
+                let mut exp = expand(&fresh)?;
                 exp.notes.insert(
                     0,
                     format!(
@@ -688,6 +693,29 @@ impl RepoClient {
             }
             other => other,
         }
+    }
+}
+
+/// Checks, in the pass that expanded it, that the package is the one the
+/// index vouches for: its checksum (over control and data for a package
+/// without datahash) equals the entry's `C:`. The file was checked when it
+/// was fetched, but it may have changed since. (Checksums are compared as
+/// bytes: a v3 index writes them in another notation.)
+fn check_identity(
+    exp: &ExpandedPackage,
+    record: &PackageRecord,
+    apk: &Path,
+) -> Result<(), RepoError> {
+    use apk_format::adb::index::decode_checksum as decode;
+    match &record.checksum {
+        Some(expected) if decode(expected) != decode(&exp.checksum) => {
+            Err(RepoError::DataMismatch {
+                package: record.name_version(),
+                location: Location::Local(apk.to_path_buf()),
+                reason: format!("checksum is {}, the index says {expected}", exp.checksum),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -750,7 +778,15 @@ fn check_control(
         source,
     })?;
     if let Some(expected) = &record.checksum {
-        let actual = pkg.checksum();
+        // For a package without datahash this reads the raw data member
+        // too: its C: covers control and data, as apk-tools 2's does.
+        let actual = pkg
+            .identity()
+            .map_err(|source| RepoError::Package {
+                location: location.clone(),
+                source,
+            })?
+            .checksum;
         if &actual != expected {
             return Err(RepoError::ChecksumMismatch {
                 package: record.name_version(),

@@ -200,10 +200,13 @@ fn lock_package(
         .and_then(|d| d.sha1)
         .unwrap_or_default();
     let ctl_sha1 = pkg.control_digest.sha1.unwrap_or_default();
-    let mut data_sha256 = [0u8; 32];
-    if let Some(h) = &pkg.record.datahash {
-        let _ = hex::decode_to_slice(h, &mut data_sha256);
-    }
+    let identity = pkg
+        .identity()
+        .map_err(|source| apk_repo::RepoError::Package {
+            location: location.clone(),
+            source,
+        })?;
+    let data_sha256 = identity.data_sha256;
     let range = |a: u64, b: u64| format!("bytes={a}-{}", b.saturating_sub(1));
     Ok(LockPackage {
         name: record.name.clone(),
@@ -222,7 +225,7 @@ fn lock_package(
             range: range(sig_len + ctl_len, size),
             checksum: format!("sha256-{}", b64(&data_sha256)),
         },
-        checksum: pkg.checksum(),
+        checksum: identity.checksum,
     })
 }
 

@@ -178,7 +178,6 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
         pkg.record.version.clone(),
         pkg.record.arch.clone(),
     );
-    let checksum = pkg.checksum();
     let expected = pkg.record.datahash.clone();
     let mut files = Vec::new();
     let data = pkg
@@ -192,7 +191,7 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
         name,
         version,
         arch,
-        checksum,
+        checksum: data.checksum.clone(),
         pkginfo,
         signature,
         scripts,

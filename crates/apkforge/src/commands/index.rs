@@ -46,14 +46,12 @@ pub fn run(args: &IndexArgs) -> Result<ExitCode> {
     for path in &args.packages {
         let file = File::open(path).with_context(|| format!("opening `{}`", path.display()))?;
         let size = file.metadata()?.len();
-        let pkg = PackageReader::new(BufReader::new(file))
-            .with_context(|| format!("reading package `{}`", path.display()))?;
-        let entry = entry_for_package(
-            &pkg.record,
-            &pkg.checksum(),
-            size,
-            args.rewrite_arch.as_deref(),
-        );
+        let reading = || format!("reading package `{}`", path.display());
+        let pkg = PackageReader::new(BufReader::new(file)).with_context(reading)?;
+        let record = pkg.record.clone();
+        // Over control and data for a package without datahash (apk-tools 2).
+        let checksum = pkg.identity().with_context(reading)?.checksum;
+        let entry = entry_for_package(&record, &checksum, size, args.rewrite_arch.as_deref());
         let key = (entry.package.name.clone(), entry.package.version.clone());
         match position.get(&key) {
             Some(&i) => entries[i] = entry,

@@ -38,7 +38,12 @@ pub fn run(args: &PackageIndexArgs) -> Result<ExitCode> {
             );
             continue;
         }
-        new.push(entry_for_package(&pkg.record, &pkg.checksum(), size, None));
+        let record = pkg.record.clone();
+        let checksum = pkg
+            .identity()
+            .with_context(|| format!("reading package `{}`", path.display()))?
+            .checksum;
+        new.push(entry_for_package(&record, &checksum, size, None));
     }
     let mut description = String::new();
     let mut entries: Vec<IndexEntry> = Vec::new();
