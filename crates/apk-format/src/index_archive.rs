@@ -3,6 +3,7 @@
 //! covers every byte after the first member.
 
 use std::io::{self, BufRead, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::Compression;
 use flate2::bufread::GzDecoder;
@@ -16,9 +17,51 @@ use crate::signing::{KeyError, Keyring, Signature, SignatureAlgorithm, SigningKe
 use crate::stream::{HashingBufReader, LimitedReader, RangeDigest};
 use crate::tar_write::{TarHeader, TarKind, TarWriter};
 
-/// Largest decompressed index member accepted (the 17k-entry Alpine
-/// community index is about 10 MiB).
-pub const INDEX_LIMIT: u64 = 512 << 20;
+/// Default of [`IndexLimits::max_bytes`] (the 17k-entry Alpine community
+/// index is about 10 MiB).
+pub const INDEX_LIMIT: u64 = 256 << 20;
+
+/// Default of [`IndexLimits::max_entries`].
+pub const INDEX_ENTRY_LIMIT: u64 = 500_000;
+
+/// Bounds on what reading one index archive may take, enforced while it is
+/// decompressed: nothing past them is buffered or parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexLimits {
+    /// Decompressed bytes of all members together.
+    pub max_bytes: u64,
+    /// Package records of the APKINDEX.
+    pub max_entries: u64,
+}
+
+impl Default for IndexLimits {
+    fn default() -> Self {
+        IndexLimits {
+            max_bytes: INDEX_LIMIT,
+            max_entries: INDEX_ENTRY_LIMIT,
+        }
+    }
+}
+
+static MAX_BYTES: AtomicU64 = AtomicU64::new(INDEX_LIMIT);
+static MAX_ENTRIES: AtomicU64 = AtomicU64::new(INDEX_ENTRY_LIMIT);
+
+impl IndexLimits {
+    /// The limits every index read of this process applies.
+    pub fn current() -> IndexLimits {
+        IndexLimits {
+            max_bytes: MAX_BYTES.load(Ordering::Relaxed),
+            max_entries: MAX_ENTRIES.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sets the limits for every later index read of this process (the
+    /// binary does so once, from its configuration).
+    pub fn set_current(self) {
+        MAX_BYTES.store(self.max_bytes, Ordering::Relaxed);
+        MAX_ENTRIES.store(self.max_entries, Ordering::Relaxed);
+    }
+}
 
 /// Error reading an index archive.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +78,14 @@ pub enum IndexArchiveError {
     /// The APKINDEX text is malformed.
     #[error("APKINDEX {0}")]
     Index(#[from] IndexError),
+    /// The decompressed index is larger than [`IndexLimits::max_bytes`].
+    #[error(
+        "index expands past {0} bytes, the limit for indexes (a decompression bomb, or set a higher limit)"
+    )]
+    TooLarge(u64),
+    /// The APKINDEX has more records than [`IndexLimits::max_entries`].
+    #[error("APKINDEX has more than {0} entries, the limit for indexes")]
+    TooManyEntries(u64),
     /// The signature member of a signed archive is malformed.
     #[error("signature section holds something other than .SIGN.* entries")]
     BadSignatureSection,
@@ -65,22 +116,102 @@ struct Member {
     files: Vec<(String, Vec<u8>)>,
 }
 
-fn read_member<R: BufRead>(src: &mut R) -> Result<Member, IndexArchiveError> {
-    let decoder = LimitedReader::new(GzDecoder::new(src), INDEX_LIMIT, "APKINDEX");
+/// What one archive read may still take.
+struct Budget {
+    limits: IndexLimits,
+    bytes_left: u64,
+    entries: RecordCounter,
+}
+
+impl Budget {
+    fn new() -> Budget {
+        let limits = IndexLimits::current();
+        Budget {
+            limits,
+            bytes_left: limits.max_bytes,
+            entries: RecordCounter::default(),
+        }
+    }
+
+    fn error(&self, e: io::Error) -> IndexArchiveError {
+        if crate::stream::is_limit_exceeded(&e) {
+            IndexArchiveError::TooLarge(self.limits.max_bytes)
+        } else {
+            IndexArchiveError::Corrupt(e)
+        }
+    }
+}
+
+/// Counts APKINDEX records (blocks of lines between blank lines) in text
+/// fed in pieces.
+#[derive(Default)]
+struct RecordCounter {
+    records: u64,
+    /// The last byte fed was a line break (or nothing was fed yet).
+    after_break: bool,
+    /// A record has started since the last blank line.
+    in_record: bool,
+}
+
+impl RecordCounter {
+    fn feed(&mut self, text: &[u8]) {
+        for &b in text {
+            if b == b'\n' {
+                if self.after_break {
+                    self.in_record = false;
+                }
+                self.after_break = true;
+            } else {
+                if !self.in_record {
+                    self.records += 1;
+                    self.in_record = true;
+                }
+                self.after_break = false;
+            }
+        }
+    }
+}
+
+/// Reads `entry` into memory in pieces, growing the buffer no further
+/// than what was read (the header's size is untrusted), counting records
+/// when it is the APKINDEX.
+fn read_content<R: Read>(
+    entry: &mut R,
+    is_index: bool,
+    budget: &mut Budget,
+) -> Result<Vec<u8>, IndexArchiveError> {
+    let mut content = Vec::new();
+    let mut piece = vec![0u8; 64 * 1024];
+    loop {
+        let n = match entry.read(&mut piece) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(budget.error(e)),
+        };
+        if is_index {
+            budget.entries.feed(&piece[..n]);
+            if budget.entries.records > budget.limits.max_entries {
+                return Err(IndexArchiveError::TooManyEntries(budget.limits.max_entries));
+            }
+        }
+        content.extend_from_slice(&piece[..n]);
+    }
+    Ok(content)
+}
+
+fn read_member<R: BufRead>(src: &mut R, budget: &mut Budget) -> Result<Member, IndexArchiveError> {
+    let decoder = LimitedReader::new(GzDecoder::new(src), budget.bytes_left, "index");
     let mut archive = tar::Archive::new(decoder);
     let mut member = Member {
         signatures: Vec::new(),
         files: Vec::new(),
     };
-    for entry in archive.entries().map_err(IndexArchiveError::Corrupt)? {
-        let mut entry = entry.map_err(IndexArchiveError::Corrupt)?;
+    let entries = archive.entries().map_err(|e| budget.error(e))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| budget.error(e))?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        // The header's size only sizes the buffer (bounded: it is untrusted).
-        let hint = entry.size().min(64 << 20) as usize;
-        let mut content = Vec::with_capacity(hint);
-        entry
-            .read_to_end(&mut content)
-            .map_err(IndexArchiveError::Corrupt)?;
+        let content = read_content(&mut entry, name == "APKINDEX", budget)?;
         match SignatureAlgorithm::from_entry_name(&name) {
             Some((algorithm, key)) => member.signatures.push(Signature {
                 algorithm,
@@ -92,7 +223,8 @@ fn read_member<R: BufRead>(src: &mut R) -> Result<Member, IndexArchiveError> {
         }
     }
     let mut decoder = archive.into_inner();
-    io::copy(&mut decoder, &mut io::sink()).map_err(IndexArchiveError::Corrupt)?;
+    io::copy(&mut decoder, &mut io::sink()).map_err(|e| budget.error(e))?;
+    budget.bytes_left = decoder.remaining();
     Ok(member)
 }
 
@@ -153,16 +285,17 @@ struct Parts {
 }
 
 fn read_parts<R: BufRead>(reader: R) -> Result<Parts, IndexArchiveError> {
+    let budget = &mut Budget::new();
     let mut src = HashingBufReader::new(reader);
     src.start(false, false);
-    let first = read_member(&mut src)?;
+    let first = read_member(&mut src, budget)?;
     src.finish();
     let (signatures, files, signed_digest) = if first.files.is_empty() {
         // A signature member: the rest of the stream is what it signs.
         src.start(true, true);
         let mut files = Vec::new();
         while !src.at_eof().map_err(IndexArchiveError::Corrupt)? {
-            let m = read_member(&mut src)?;
+            let m = read_member(&mut src, budget)?;
             if !m.signatures.is_empty() {
                 return Err(IndexArchiveError::BadSignatureSection);
             }
@@ -174,7 +307,7 @@ fn read_parts<R: BufRead>(reader: R) -> Result<Parts, IndexArchiveError> {
         // detached signature and cannot be checked).
         let mut files = first.files;
         while !src.at_eof().map_err(IndexArchiveError::Corrupt)? {
-            files.extend(read_member(&mut src)?.files);
+            files.extend(read_member(&mut src, budget)?.files);
         }
         (
             Vec::new(),
@@ -252,11 +385,30 @@ pub fn sign_index_archive(archive: &[u8], key: &SigningKey) -> Result<Vec<u8>, S
 pub fn strip_signature(archive: &[u8]) -> Result<&[u8], IndexArchiveError> {
     let mut src = HashingBufReader::new(archive);
     src.start(false, false);
-    let first = read_member(&mut src)?;
+    let first = read_member(&mut src, &mut Budget::new())?;
     let len = src.finish().len as usize;
     if first.files.is_empty() && !first.signatures.is_empty() {
         Ok(&archive[len..])
     } else {
         Ok(archive)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_counted_across_pieces() {
+        let text = b"C:a\nP:one\n\nC:b\nP:two\n\n\nP:three\n";
+        for split in 0..text.len() {
+            let mut c = RecordCounter::default();
+            c.feed(&text[..split]);
+            c.feed(&text[split..]);
+            assert_eq!(c.records, 3, "split at {split}");
+        }
+        let mut c = RecordCounter::default();
+        c.feed(b"\n\n\n");
+        assert_eq!(c.records, 0);
     }
 }

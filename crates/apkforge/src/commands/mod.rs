@@ -43,6 +43,7 @@ use crate::cli::{ApkCommand, Cli, Command, CompletionArgs, ImageCommand, Package
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     crate::output::set_log_level(&cli.log_level);
+    set_index_limits()?;
     if let Some(dir) = &cli.workdir {
         std::env::set_current_dir(dir)
             .with_context(|| format!("-C/--workdir `{}`", dir.display()))?;
@@ -57,6 +58,29 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Login(args) => login::run(&args),
         Command::Package(command) => run_package(command),
     }
+}
+
+/// Index limits from `APKFORGE_INDEX_MAX_BYTES` and
+/// `APKFORGE_INDEX_MAX_ENTRIES` (docs/SECURITY.md), else the defaults.
+fn set_index_limits() -> Result<()> {
+    use apk_format::index_archive::IndexLimits;
+    let mut limits = IndexLimits::default();
+    for (var, slot) in [
+        ("APKFORGE_INDEX_MAX_BYTES", &mut limits.max_bytes),
+        ("APKFORGE_INDEX_MAX_ENTRIES", &mut limits.max_entries),
+    ] {
+        if let Some(value) = std::env::var_os(var) {
+            let text = value.to_string_lossy();
+            *slot = text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| format!("{var}=`{text}`: expected a positive whole number"))?;
+        }
+    }
+    limits.set_current();
+    Ok(())
 }
 
 fn run_apk(command: ApkCommand) -> Result<ExitCode> {
