@@ -1,9 +1,13 @@
 //! Writing a tree to a real directory (for build environments that a
-//! sandbox runs in). Device nodes are skipped: the sandbox provides `/dev`.
+//! sandbox runs in). Device nodes and FIFOs are never created on the host
+//! (the installer refuses them from packages; the base layout's `/dev`
+//! nodes are skipped: the sandbox provides `/dev`). Nothing is written
+//! through a symlink: the tree has none among any node's parents (the
+//! installer's rule), and files are opened with `O_NOFOLLOW`.
 
 use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::{FileExt, PermissionsExt, symlink};
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
 use crate::tree::{Content, NodeKind, Tree};
@@ -35,7 +39,13 @@ pub fn write_to_dir(tree: &Tree, dir: &Path) -> Result<(), ExtractError> {
                 dirs.push((target.clone(), node.mode));
             }
             NodeKind::File(content) => {
-                let mut out = File::create(&target).map_err(err)?;
+                let mut out = fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&target)
+                    .map_err(err)?;
                 match content {
                     Content::Bytes(b) => io::Write::write_all(&mut out, b).map_err(err)?,
                     Content::Source {

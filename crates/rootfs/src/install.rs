@@ -92,6 +92,19 @@ pub enum InstallError {
         /// The path.
         path: String,
     },
+    /// A device node or FIFO: apko installs none from packages (the image's
+    /// `/dev` is the runtime's), and neither does apkforge.
+    #[error(
+        "package `{package}` contains `{path}`, a {kind}: device nodes and FIFOs are not installed from packages"
+    )]
+    SpecialFile {
+        /// `name-version`.
+        package: String,
+        /// The path.
+        path: String,
+        /// `character device`, `block device` or `FIFO`.
+        kind: &'static str,
+    },
     /// Reading the data tar failed.
     #[error("package `{package}`: reading `{tar}`: {source}")]
     Read {
@@ -207,10 +220,21 @@ impl Installer {
         let Some(path) = normalize(&raw).map_err(|e| unsafe_path(e.to_string()))? else {
             return Ok(()); // the root entry
         };
-        let path = self
-            .tree
-            .resolve_parent(&path)
-            .map_err(|e| unsafe_path(e.to_string()))?;
+        let entry_type = entry.header().entry_type();
+        let path = if entry_type == tar::EntryType::Directory {
+            // Directories follow links inside the root, as apko and apk-tools
+            // do (Alpine's `var/run -> /run` with packages that ship
+            // `var/run/ppp/`); a link climbing above the root is an error.
+            self.tree
+                .resolve_parent(&path)
+                .map_err(|e| unsafe_path(e.to_string()))?
+        } else {
+            // Nothing else is ever written through a symlink, absolute or
+            // relative (apk-tools wants a file's directory in its package).
+            self.refuse_through_symlink(&path, "")
+                .map_err(unsafe_path)?;
+            path
+        };
         let mut pax_sha1 = None;
         let mut xattrs = Vec::new();
         if let Some(exts) = entry.pax_extensions()? {
@@ -239,7 +263,6 @@ impl Installer {
         let uid = u32::try_from(header.uid()?).unwrap_or(0);
         let gid = u32::try_from(header.gid()?).unwrap_or(0);
         let mtime = header.mtime()?;
-        let entry_type = header.entry_type();
         let link = entry
             .link_name_bytes()
             .map(|b| String::from_utf8_lossy(&b).into_owned());
@@ -274,10 +297,8 @@ impl Installer {
                 let target = normalize(&target)
                     .map_err(|e| unsafe_path(format!("hard link target: {e}")))?
                     .ok_or_else(|| unsafe_path("hard link to the root".into()))?;
-                let target = self
-                    .tree
-                    .resolve_parent(&target)
-                    .map_err(|e| unsafe_path(format!("hard link target: {e}")))?;
+                self.refuse_through_symlink(&target, "hard link target ")
+                    .map_err(unsafe_path)?;
                 let sha1 = match self.tree.get(&target) {
                     Some(n) if matches!(n.kind, NodeKind::File(_)) => n.sha1,
                     _ => {
@@ -288,16 +309,18 @@ impl Installer {
                 };
                 (NodeKind::Hardlink(target), sha1)
             }
-            tar::EntryType::Char | tar::EntryType::Block => {
-                let major = header.device_major()?.unwrap_or(0);
-                let minor = header.device_minor()?.unwrap_or(0);
-                if entry_type == tar::EntryType::Char {
-                    (NodeKind::CharDevice(major, minor), None)
-                } else {
-                    (NodeKind::BlockDevice(major, minor), None)
-                }
+            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
+                let kind = match entry_type {
+                    tar::EntryType::Char => "character device",
+                    tar::EntryType::Block => "block device",
+                    _ => "FIFO",
+                };
+                return Err(EntryError::Install(InstallError::SpecialFile {
+                    package: package.to_string(),
+                    path,
+                    kind,
+                }));
             }
-            tar::EntryType::Fifo => (NodeKind::Fifo, None),
             tar::EntryType::GNUSparse => {
                 return Err(unsafe_path(
                     "sparse files are not supported in packages".into(),
@@ -337,6 +360,17 @@ impl Installer {
         node.sha1 = sha1;
         self.place(&path, node, owned, package)?;
         Ok(())
+    }
+
+    /// Refuses `path` when one of its parents is a symlink (`what` prefixes
+    /// the reason).
+    fn refuse_through_symlink(&self, path: &str, what: &str) -> Result<(), String> {
+        match self.tree.symlink_parent(path) {
+            Some((link, target)) => Err(format!(
+                "{what}`{path}` passes through the symlink `{link}` -> `{target}` (nothing is written through a symlink)"
+            )),
+            None => Ok(()),
+        }
     }
 
     fn place(

@@ -221,6 +221,24 @@ impl Tree {
             .map(|(p, n)| (p.0.as_str(), n))
     }
 
+    /// The first parent component of `path` that is a symlink, with its
+    /// target: a file written at `path` would be written through it.
+    pub fn symlink_parent(&self, path: &str) -> Option<(String, String)> {
+        let mut end = 0;
+        while let Some(i) = path[end..].find('/') {
+            end += i;
+            if let Some(Node {
+                kind: NodeKind::Symlink(target),
+                ..
+            }) = self.get(&path[..end])
+            {
+                return Some((path[..end].to_string(), target.clone()));
+            }
+            end += 1;
+        }
+        None
+    }
+
     /// Resolves symlinks in the parent components of `path` inside the
     /// root (absolute targets are relative to it, as in a chroot). A link
     /// whose `..` climbs above the root is an error. The last component is
