@@ -167,13 +167,46 @@ impl Cache {
         Cache::commit(tmp, target)
     }
 
-    /// A temp file in the same directory as `target`, to be renamed over it.
+    /// A temp file in the same directory as `target`, to be renamed over it
+    /// (`.tmp-*`, owned by this process: see [`scratch`]).
     pub fn temp_for(target: &Path) -> Result<tempfile::NamedTempFile, CacheError> {
         let dir = target.parent().unwrap_or(Path::new("."));
-        tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(dir)
-            .map_err(err(dir))
+        scratch::file_in(dir, TEMP_PREFIX).map_err(err(dir))
+    }
+
+    /// Removes the temp files (`.tmp-*`) and directories that builds
+    /// killed before they finished left in the cache; those of live
+    /// processes are kept (see [`scratch::sweep`]). Looks in every bucket
+    /// and in its per-URL and `blobs` directories, never inside cached
+    /// environments. Returns what was removed.
+    pub fn sweep_stale(&self) -> Vec<PathBuf> {
+        let mut removed = Vec::new();
+        let Ok(buckets) = fs::read_dir(&self.root) else {
+            return removed;
+        };
+        for bucket in buckets.flatten() {
+            if !bucket.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let dir = bucket.path();
+            removed.extend(scratch::sweep(&dir, &[TEMP_PREFIX]).unwrap_or_default());
+            if bucket.file_name() == "environments-v1" {
+                continue;
+            }
+            let Ok(children) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for child in children.flatten() {
+                let name = child.file_name();
+                let name = name.to_string_lossy();
+                let url_dir = name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit());
+                if (url_dir || name == "blobs") && child.file_type().is_ok_and(|t| t.is_dir()) {
+                    removed
+                        .extend(scratch::sweep(&child.path(), &[TEMP_PREFIX]).unwrap_or_default());
+                }
+            }
+        }
+        removed
     }
 
     /// Moves a finished temp file into place.
@@ -192,6 +225,9 @@ impl Cache {
 }
 
 const DATA_BUCKET: &str = "data-v2";
+
+/// Name prefix of temp entries in the cache.
+pub const TEMP_PREFIX: &str = ".tmp-";
 
 /// Names an expanded data section in the cache: always a digest, never text
 /// from a package.

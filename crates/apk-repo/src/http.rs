@@ -1,9 +1,10 @@
-//! HTTP(S) downloads: retries with backoff, size limits, basic auth from
-//! `HTTP_AUTH`, conditional requests with ETags.
+//! HTTP(S) downloads: retries with backoff, time and size limits, basic
+//! auth from `HTTP_AUTH`, conditional requests with ETags.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::time::Duration;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use crate::location::redact;
 
@@ -17,6 +18,15 @@ pub enum HttpError {
         url: String,
         /// The status code.
         status: u16,
+    },
+    /// The server was silent too long, or the download ran past its
+    /// deadline.
+    #[error("GET {url}: {message}")]
+    Timeout {
+        /// The URL (credentials redacted).
+        url: String,
+        /// Which limit, e.g. `no answer within 30s`.
+        message: String,
     },
     /// Connection, TLS or protocol failure.
     #[error("GET {url}: {message}")]
@@ -96,6 +106,44 @@ pub enum Fetched {
     },
 }
 
+/// Time limits of HTTP requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Longest silence: connecting (DNS, TCP, TLS) and every wait for the
+    /// server's next bytes. A server that accepts connections and never
+    /// answers fails each attempt after this long.
+    pub stall: Duration,
+    /// Longest time one request may take in all: every attempt, the body
+    /// and the waits between retries. No retry starts past it.
+    pub deadline: Duration,
+}
+
+impl Timeouts {
+    /// 30 s of silence, 30 minutes in all.
+    pub const DEFAULT: Timeouts = Timeouts {
+        stall: Duration::from_secs(30),
+        deadline: Duration::from_secs(30 * 60),
+    };
+
+    /// The limits of clients made by [`HttpClient::new`]: [`Timeouts::DEFAULT`]
+    /// unless [`Timeouts::set_process_default`] changed them.
+    pub fn process_default() -> Timeouts {
+        *PROCESS_TIMEOUTS
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sets the limits of every client made afterwards by
+    /// [`HttpClient::new`] (the command line's `--http-timeout`).
+    pub fn set_process_default(timeouts: Timeouts) {
+        *PROCESS_TIMEOUTS
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = timeouts;
+    }
+}
+
+static PROCESS_TIMEOUTS: RwLock<Timeouts> = RwLock::new(Timeouts::DEFAULT);
+
 /// A small blocking HTTP client.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -103,17 +151,27 @@ pub struct HttpClient {
     auth: Vec<BasicAuth>,
     retries: u32,
     backoff: Duration,
+    timeouts: Timeouts,
     /// Largest body accepted.
     pub max_response: u64,
 }
 
 impl HttpClient {
-    /// A client; `auth` holds credentials by host.
+    /// A client with the process's [`Timeouts`]; `auth` holds credentials
+    /// by host.
     pub fn new(auth: Vec<BasicAuth>) -> HttpClient {
+        HttpClient::with_timeouts(auth, Timeouts::process_default())
+    }
+
+    /// A client with these time limits.
+    pub fn with_timeouts(auth: Vec<BasicAuth>, timeouts: Timeouts) -> HttpClient {
+        let stall = Some(timeouts.stall);
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(30)))
-            .timeout_recv_body(Some(Duration::from_secs(300)))
+            .timeout_resolve(stall)
+            .timeout_connect(stall)
+            .timeout_per_read(stall)
+            .timeout_per_write(stall)
             .user_agent(concat!("apkforge/", env!("CARGO_PKG_VERSION")))
             .build();
         HttpClient {
@@ -121,8 +179,14 @@ impl HttpClient {
             auth,
             retries: 3,
             backoff: Duration::from_millis(200),
+            timeouts,
             max_response: 8 << 30,
         }
+    }
+
+    /// The time limits in use.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
     }
 
     /// Credentials from the `HTTP_AUTH` environment variable.
@@ -143,10 +207,12 @@ impl HttpClient {
     }
 
     /// GETs `url` into `out` (truncated first), retrying connection
-    /// failures and 5xx answers with exponential backoff. With `etag`, sends
-    /// `If-None-Match` and may return [`Fetched::NotModified`].
+    /// failures, timeouts and 5xx answers with exponential backoff, all
+    /// within the deadline. With `etag`, sends `If-None-Match` and may
+    /// return [`Fetched::NotModified`].
     pub fn get(&self, url: &str, etag: Option<&str>, out: &mut File) -> Result<Fetched, HttpError> {
         let shown = redact(url);
+        let start = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -156,39 +222,62 @@ impl HttpClient {
                     url: shown.clone(),
                     source,
                 })?;
-            match self.try_get(url, &shown, etag, out) {
-                Err(
-                    e @ (HttpError::Transport { .. }
+            let left = self.timeouts.deadline.saturating_sub(start.elapsed());
+            let result = self.try_get(url, &shown, etag, out, left);
+            let retryable = matches!(
+                result,
+                Err(HttpError::Transport { .. }
+                    | HttpError::Timeout { .. }
                     | HttpError::Status {
-                        status: 500..=599, ..
-                    }),
-                ) if attempt <= self.retries => {
-                    let _ = e;
-                    std::thread::sleep(self.backoff * 2u32.pow(attempt - 1));
-                }
-                other => return other,
+                        status: 500..=599,
+                        ..
+                    })
+            );
+            let wait = self.backoff * 2u32.pow(attempt - 1);
+            if !retryable || attempt > self.retries {
+                return result;
             }
+            if start.elapsed() + wait >= self.timeouts.deadline {
+                return match result {
+                    Err(HttpError::Timeout { url, message }) if !message.contains("deadline") => {
+                        Err(HttpError::Timeout {
+                            url,
+                            message: format!(
+                                "{message}; no time left for another attempt within the deadline of {}",
+                                human(self.timeouts.deadline)
+                            ),
+                        })
+                    }
+                    other => other,
+                };
+            }
+            std::thread::sleep(wait);
         }
     }
 
+    /// One attempt, given `left` of the deadline.
     fn try_get(
         &self,
         url: &str,
         shown: &str,
         etag: Option<&str>,
         out: &mut dyn Write,
+        left: Duration,
     ) -> Result<Fetched, HttpError> {
-        let mut req = self.agent.get(url);
+        let failed = |e: ureq::Error| self.failure(shown, e);
+        let mut req = self
+            .agent
+            .get(url)
+            .config()
+            .timeout_global(Some(left))
+            .build();
         if let Some(auth) = self.auth_for(url) {
             req = req.header("Authorization", auth.header());
         }
         if let Some(etag) = etag {
             req = req.header("If-None-Match", etag);
         }
-        let mut resp = req.call().map_err(|e| HttpError::Transport {
-            url: shown.to_string(),
-            message: e.to_string(),
-        })?;
+        let mut resp = req.call().map_err(failed)?;
         let status = resp.status().as_u16();
         if status == 304 {
             return Ok(Fetched::NotModified);
@@ -211,19 +300,30 @@ impl HttpClient {
             .limit(limit.saturating_add(1))
             .reader();
         let mut counted = (&mut reader).take(limit.saturating_add(1));
-        let len = io::copy(&mut counted, out).map_err(|e| {
-            if e.kind() == io::ErrorKind::Other || e.kind() == io::ErrorKind::InvalidData {
-                HttpError::Transport {
-                    url: shown.to_string(),
-                    message: e.to_string(),
+        let mut buf = vec![0u8; 64 << 10];
+        let mut len = 0u64;
+        loop {
+            let n = match counted.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(match e.downcast::<ureq::Error>() {
+                        Ok(inner) => failed(inner),
+                        Err(e) => HttpError::Transport {
+                            url: shown.to_string(),
+                            message: e.to_string(),
+                        },
+                    });
                 }
-            } else {
-                HttpError::Write {
+            };
+            out.write_all(&buf[..n])
+                .map_err(|source| HttpError::Write {
                     url: shown.to_string(),
-                    source: e,
-                }
-            }
-        })?;
+                    source,
+                })?;
+            len += n as u64;
+        }
         if len > limit {
             return Err(HttpError::TooLarge {
                 url: shown.to_string(),
@@ -235,4 +335,54 @@ impl HttpClient {
             len,
         })
     }
+
+    /// A ureq error as ours: timeouts say which limit ran out.
+    fn failure(&self, shown: &str, e: ureq::Error) -> HttpError {
+        let limit = match &e {
+            ureq::Error::Timeout(ureq::Timeout::Global) => {
+                format!(
+                    "not done within the deadline of {}",
+                    human(self.timeouts.deadline)
+                )
+            }
+            ureq::Error::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => {
+                format!("could not connect within {}", human(self.timeouts.stall))
+            }
+            ureq::Error::Timeout(_) => format!("no answer within {}", human(self.timeouts.stall)),
+            ureq::Error::Io(io) if io.kind() == io::ErrorKind::TimedOut => {
+                format!("no answer within {}", human(self.timeouts.stall))
+            }
+            _ => {
+                return HttpError::Transport {
+                    url: shown.to_string(),
+                    message: e.to_string(),
+                };
+            }
+        };
+        HttpError::Timeout {
+            url: shown.to_string(),
+            message: format!("timed out: {limit}"),
+        }
+    }
+}
+
+/// `1.5s`, `30s`, `2m`, `1h30m`: a duration as the flags take it.
+pub fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 60_000 && !ms.is_multiple_of(1000) {
+        return format!("{}s", d.as_secs_f64());
+    }
+    let s = d.as_secs();
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
 }

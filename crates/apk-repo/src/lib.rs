@@ -27,7 +27,7 @@ use apk_format::signing::{KeyError, Keyring, PublicKey};
 
 pub use cache::{Cache, CacheError};
 pub use expand::{ExpandedPackage, expand_package};
-pub use http::{BasicAuth, HttpClient, HttpError};
+pub use http::{BasicAuth, HttpClient, HttpError, Timeouts};
 pub use location::{Location, RepoLine};
 
 /// Error talking to a repository.

@@ -16,6 +16,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    clean_up_on_signals();
     let args = cli::Cli::parse();
     match commands::run(args) {
         Ok(code) => code,
@@ -23,5 +24,39 @@ fn main() -> ExitCode {
             output::print_error(&err);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// On SIGINT, SIGTERM or SIGHUP, removes the temp files and directories
+/// this process made (`scratch`), then ends it as the signal would have.
+/// The signals are blocked in every thread (threads made later inherit
+/// that) and taken by one thread that waits for them; child processes
+/// start with no signal blocked.
+fn clean_up_on_signals() {
+    use nix::sys::signal::{SigSet, Signal, raise};
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(s);
+    }
+    if set.thread_block().is_err() {
+        return;
+    }
+    let waiter = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let Ok(signal) = set.wait() else {
+                return;
+            };
+            scratch::remove_all();
+            let mut only = SigSet::empty();
+            only.add(signal);
+            // Unblocked here and never handled: raising it ends the process
+            // with the signal's default action.
+            let _ = only.thread_unblock();
+            let _ = raise(signal);
+            std::process::exit(128 + signal as i32);
+        });
+    if waiter.is_err() {
+        let _ = set.thread_unblock();
     }
 }

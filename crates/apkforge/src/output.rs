@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+/// Name prefix of a result being written beside its final path.
+pub const OUTPUT_TEMP_PREFIX: &str = ".apkforge-";
+
 /// A file being written beside its final path; it replaces the target only
 /// on [`AtomicFile::commit`], and is removed if dropped before.
 pub struct AtomicFile {
@@ -19,9 +22,7 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".apkforge-")
-            .tempfile_in(dir)
+        let tmp = scratch::file_in(dir, OUTPUT_TEMP_PREFIX)
             .with_context(|| format!("creating a temporary file in `{}`", dir.display()))?;
         Ok(AtomicFile {
             tmp,

@@ -67,11 +67,11 @@ fn store(dir: &Path, meta: &Path, blob: &Path, info: &LayerInfo) -> io::Result<(
     fs::create_dir_all(&blobs)?;
     let target = blobs.join(&info.digest_hex);
     if !target.is_file() {
-        let tmp = tempfile::NamedTempFile::new_in(&blobs)?;
+        let tmp = scratch::file_in(&blobs, ".tmp-")?;
         fs::copy(blob, tmp.path())?;
         tmp.persist(&target).map_err(|e| e.error)?;
     }
-    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let tmp = scratch::file_in(dir, ".tmp-")?;
     fs::write(tmp.path(), format!("{} {}\n", info.digest_hex, info.size))?;
     tmp.persist(meta).map_err(|e| e.error)?;
     Ok(())

@@ -63,11 +63,11 @@ pub(crate) fn check_tag(tag: &str) -> Result<(), OciError> {
 /// A temporary file in `dir` (mode 0644) that is renamed over its target
 /// when persisted and removed otherwise.
 pub(crate) fn temp_file_in(dir: &Path) -> Result<NamedTempFile, OciError> {
-    tempfile::Builder::new()
-        .prefix(".tmp-")
-        .permissions(Permissions::from_mode(0o644))
-        .tempfile_in(dir)
-        .map_err(write_err(dir))
+    let tmp = scratch::file_in(dir, ".tmp-").map_err(write_err(dir))?;
+    tmp.as_file()
+        .set_permissions(Permissions::from_mode(0o644))
+        .map_err(write_err(dir))?;
+    Ok(tmp)
 }
 
 /// Renames a finished temporary file to `target`.

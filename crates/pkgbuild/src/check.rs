@@ -56,7 +56,7 @@ fn run_one(
     log: &dyn Log,
 ) -> Result<(), PkgBuildError> {
     let arch = recipe.arch.apk_name().to_string();
-    let dirs = crate::Dirs::new(opts, &arch, "apkforge-test-")?;
+    let dirs = crate::Dirs::new(opts, &arch, crate::TEST_WORK_PREFIX)?;
     let mut env_recipe = recipe.clone();
     env_recipe.environment = test.environment.clone();
     env_recipe

@@ -284,7 +284,8 @@ pub fn emit_all(
             what: target.display().to_string(),
             reason,
         };
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| out_err(e.to_string()))?;
+        let mut tmp =
+            scratch::file_in(&dir, crate::TEMP_PREFIX).map_err(|e| out_err(e.to_string()))?;
         let mut scratch = tempfile::tempfile_in(&dir).map_err(|e| out_err(e.to_string()))?;
         let written = {
             let mut w = std::io::BufWriter::new(tmp.as_file_mut());
@@ -381,7 +382,7 @@ pub fn add_to_index(
     if let Some(key) = signing_key {
         bytes = sign_index_archive(&bytes, key).map_err(|e| err(e.to_string()))?;
     }
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(e.to_string()))?;
+    let mut tmp = scratch::file_in(dir, crate::TEMP_PREFIX).map_err(|e| err(e.to_string()))?;
     std::io::Write::write_all(tmp.as_file_mut(), &bytes).map_err(|e| err(e.to_string()))?;
     // A repository index is public; the temp file was made 0600.
     std::fs::set_permissions(

@@ -38,7 +38,7 @@ pub(crate) fn write_package(
     for (name, body) in scripts {
         builder.script(name, body);
     }
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| out_err(e.to_string()))?;
+    let mut tmp = scratch::file_in(dir, crate::TEMP_PREFIX).map_err(|e| out_err(e.to_string()))?;
     let written = {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         let written = builder
@@ -99,7 +99,7 @@ pub fn update_index(
         .map_err(|e| err(e.to_string()))?;
     let bytes = apk_format::adb::compress::compress_all(&stream, Compression::Deflate)
         .map_err(|e| err(e.to_string()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(e.to_string()))?;
+    let mut tmp = scratch::file_in(dir, crate::TEMP_PREFIX).map_err(|e| err(e.to_string()))?;
     std::io::Write::write_all(tmp.as_file_mut(), &bytes).map_err(|e| err(e.to_string()))?;
     tmp.persist(&path).map_err(|e| err(e.error.to_string()))?;
     Ok(path)

@@ -218,13 +218,12 @@ pub fn assemble(
         path: envs.clone(),
         source,
     })?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempdir_in(&envs)
-        .map_err(|source| PkgBuildError::Work {
+    let tmp = scratch::TempDir::new_in(&envs, crate::TEMP_PREFIX).map_err(|source| {
+        PkgBuildError::Work {
             path: envs.clone(),
             source,
-        })?;
+        }
+    })?;
     write(&tree, tmp.path())?;
     match std::fs::rename(tmp.path(), &entry) {
         Ok(()) => {

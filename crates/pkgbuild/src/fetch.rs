@@ -104,7 +104,7 @@ pub fn fetch(
             std::fs::create_dir_all(&tmp_dir)
                 .map_err(|e| fail(format!("creating {}: {e}", tmp_dir.display())))?;
             let mut tmp =
-                tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|e| fail(e.to_string()))?;
+                scratch::file_in(&tmp_dir, crate::TEMP_PREFIX).map_err(|e| fail(e.to_string()))?;
             match apk_repo::Location::parse(&uri) {
                 apk_repo::Location::Remote(url) => {
                     log.line(&format!("    downloading {url}"));

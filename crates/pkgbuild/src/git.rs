@@ -470,7 +470,7 @@ fn store(entry: &Path, work: &Path) -> Result<(), String> {
     let dir: PathBuf = entry.parent().unwrap_or(Path::new(".")).to_path_buf();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let err = |e: std::io::Error| format!("{}: {e}", dir.display());
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(err)?;
+    let mut tmp = scratch::file_in(&dir, crate::TEMP_PREFIX).map_err(err)?;
     {
         let mut b = tar::Builder::new(std::io::BufWriter::new(tmp.as_file_mut()));
         b.follow_symlinks(false);
@@ -483,7 +483,7 @@ fn store(entry: &Path, work: &Path) -> Result<(), String> {
     let sum = sha256_of(tmp.as_file_mut()).map_err(err)?;
     tmp.persist(entry.with_extension("tar"))
         .map_err(|e| err(e.error))?;
-    let mut side = tempfile::NamedTempFile::new_in(&dir).map_err(err)?;
+    let mut side = scratch::file_in(&dir, crate::TEMP_PREFIX).map_err(err)?;
     std::io::Write::write_all(side.as_file_mut(), format!("{sum}\n").as_bytes()).map_err(err)?;
     side.persist(entry.with_extension("tar.sha256"))
         .map_err(|e| err(e.error))?;

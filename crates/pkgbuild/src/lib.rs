@@ -28,7 +28,7 @@ mod steps;
 mod user;
 mod workspace;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use apk_format::record::PackageRecord;
@@ -255,9 +255,44 @@ fn work_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> PkgBuildEr
     }
 }
 
+/// Name prefix of temp files and directories beside outputs and in caches.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+/// Name prefix of a build's work directory in [`BuildOptions::work_root`].
+pub const WORK_PREFIX: &str = "apkforge-build-";
+
+/// Name prefix of a work directory kept if the build fails
+/// ([`BuildOptions::keep_failed`]); never swept.
+pub const KEPT_WORK_PREFIX: &str = "apkforge-debug-";
+
+/// Name prefix of a test's work directory in [`BuildOptions::work_root`].
+pub const TEST_WORK_PREFIX: &str = "apkforge-test-";
+
+/// Removes what builds killed before they finished left behind (see
+/// [`scratch::sweep`]): work directories in the work root, temp files
+/// beside the packages of `archs`, in the source cache and among the cached
+/// environments. Entries of builds still running are kept. Returns what
+/// was removed.
+pub fn sweep_stale(opts: &BuildOptions<'_>, archs: &[&str]) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let mut sweep = |dir: &Path, prefixes: &[&str]| {
+        removed.extend(scratch::sweep(dir, prefixes).unwrap_or_default());
+    };
+    sweep(&opts.work_root, &[WORK_PREFIX, TEST_WORK_PREFIX]);
+    for arch in archs {
+        sweep(&opts.out_dir.join(arch), &[TEMP_PREFIX]);
+    }
+    if let Some(cache) = &opts.source_cache {
+        sweep(cache, &[TEMP_PREFIX]);
+        sweep(&cache.join("git-checkout"), &[TEMP_PREFIX]);
+    }
+    removed.extend(apk_repo::Cache::new(&opts.cache_dir).sweep_stale());
+    removed
+}
+
 /// The directories of one build: environment layers and the workspace.
 pub(crate) struct Dirs {
-    pub work: tempfile::TempDir,
+    pub work: scratch::TempDir,
     pub workspace: PathBuf,
 }
 
@@ -267,10 +302,8 @@ impl Dirs {
         arch: &str,
         prefix: &str,
     ) -> Result<Dirs, PkgBuildError> {
-        let work = tempfile::Builder::new()
-            .prefix(prefix)
-            .tempdir_in(&opts.work_root)
-            .map_err(work_err(&opts.work_root))?;
+        let work =
+            scratch::TempDir::new_in(&opts.work_root, prefix).map_err(work_err(&opts.work_root))?;
         let workspace = match &opts.workspace_dir {
             Some(d) => d.join(arch),
             None => work.path().join("workspace"),
@@ -359,7 +392,14 @@ pub fn build(
         Some(t) => Some(t).filter(|t| !t.is_zero()),
         None => user::timeout(recipe)?,
     };
-    let dirs = Dirs::new(opts, &arch, "apkforge-build-")?;
+    // A work directory that may be kept is named so that the sweep of
+    // stale ones leaves it alone.
+    let prefix = if opts.keep_failed {
+        KEPT_WORK_PREFIX
+    } else {
+        WORK_PREFIX
+    };
+    let dirs = Dirs::new(opts, &arch, prefix)?;
     log.line(&format!("==> {arch}: assembling the build environment"));
     let started = Instant::now();
     let layered = opts.runner.supports_layered_root();

@@ -25,6 +25,16 @@ pub struct Cli {
     /// Run as if started in DIR (relative paths are read from there).
     #[arg(short = 'C', long = "workdir", global = true, value_name = "DIR")]
     pub workdir: Option<std::path::PathBuf>,
+    /// How long a repository, key or registry server may stay silent
+    /// (connecting, or waiting for its next bytes) before the attempt fails:
+    /// seconds or a duration such as `500ms`, `1m` [default: 30s; env
+    /// APKFORGE_HTTP_TIMEOUT].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub http_timeout: Option<String>,
+    /// Longest time one download or registry request may take, retries
+    /// included [default: 30m; env APKFORGE_HTTP_DEADLINE].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub http_deadline: Option<String>,
 }
 
 /// Top-level commands.

@@ -264,9 +264,12 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
         Output::Tar(_) => out_parent.clone(),
         Output::Stdout => std::env::temp_dir(),
     };
-    let work = tempfile::Builder::new()
-        .prefix(".apkforge-build-")
-        .tempdir_in(&work_parent)
+    let mut beside = vec![work_parent.clone(), out_parent.clone()];
+    if let Output::Layout(dir) = &target {
+        beside.push(dir.join("blobs/sha256"));
+    }
+    crate::commands::sweep_stale(&beside, Some(&cache_dir(&args.resolve)));
+    let work = scratch::TempDir::new_in(&work_parent, crate::commands::WORK_PREFIX)
         .context("creating a work directory beside the output")?;
     let built = build_config(&BuildInputs {
         config: &args.config,

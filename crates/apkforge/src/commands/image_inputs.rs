@@ -112,9 +112,7 @@ pub fn inventory(path: &Path, flags: &ResolveArgs) -> Result<Inventory> {
             Ok(Inventory::from_lock(&bytes, &a)?)
         }
         Input::Config => {
-            let work = tempfile::Builder::new()
-                .prefix(".apkforge-inspect-")
-                .tempdir()
+            let work = scratch::TempDir::new_in(&std::env::temp_dir(), ".apkforge-inspect-")
                 .context("creating a work directory")?;
             let built = build_config(&BuildInputs {
                 config: path,

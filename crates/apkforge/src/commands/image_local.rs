@@ -32,9 +32,7 @@ pub fn run(args: &ImagePublishArgs) -> Result<ExitCode> {
             engine.socket().display()
         )
     })?;
-    let work = tempfile::Builder::new()
-        .prefix(".apkforge-publish-")
-        .tempdir()
+    let work = scratch::TempDir::new_in(&std::env::temp_dir(), ".apkforge-publish-")
         .context("creating a work directory")?;
     let built = build_config(&BuildInputs {
         config: &args.config,

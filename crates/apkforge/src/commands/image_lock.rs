@@ -101,9 +101,11 @@ pub fn minirootfs(args: &MinirootfsArgs) -> Result<ExitCode> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let work = tempfile::Builder::new()
-        .prefix(".apkforge-build-")
-        .tempdir_in(&parent)?;
+    crate::commands::sweep_stale(
+        std::slice::from_ref(&parent),
+        Some(&crate::commands::image_request::cache_dir(&flags)),
+    );
+    let work = scratch::TempDir::new_in(&parent, crate::commands::WORK_PREFIX)?;
     let opts = options(&flags, work.path(), build_date(args.build_date.as_deref())?);
     let built = image::build(
         &req,

@@ -72,7 +72,7 @@ pub fn run(args: &ImagePublishArgs) -> Result<ExitCode> {
             insecure_registries: args.insecure_registries.clone(),
             monolithic_limit: args.upload_chunk_size,
             chunk_size: args.upload_chunk_size,
-            ..ClientOptions::default()
+            ..crate::commands::registry_options()
         },
         Box::new(DockerConfig::load_default()?),
     );
@@ -80,9 +80,7 @@ pub fn run(args: &ImagePublishArgs) -> Result<ExitCode> {
     client
         .authenticate_targets(&targets)
         .with_context(|| format!("publishing {}", args.tags.join(", ")))?;
-    let work = tempfile::Builder::new()
-        .prefix(".apkforge-publish-")
-        .tempdir()
+    let work = scratch::TempDir::new_in(&std::env::temp_dir(), ".apkforge-publish-")
         .context("creating a work directory")?;
     let built = build_config(&BuildInputs {
         config: &args.config,

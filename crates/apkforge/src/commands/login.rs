@@ -46,7 +46,7 @@ pub fn run(args: &LoginArgs) -> Result<ExitCode> {
     let client = Client::new(
         ClientOptions {
             insecure_registries: args.insecure_registries.clone(),
-            ..ClientOptions::default()
+            ..crate::commands::registry_options()
         },
         Box::new(StaticKeychain::single(&registry, credentials.clone())),
     );

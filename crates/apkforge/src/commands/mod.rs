@@ -44,6 +44,7 @@ use crate::cli::{ApkCommand, Cli, Command, CompletionArgs, ImageCommand, Package
 pub fn run(cli: Cli) -> Result<ExitCode> {
     crate::output::set_log_level(&cli.log_level);
     set_index_limits()?;
+    apk_repo::Timeouts::set_process_default(http_timeouts(&cli)?);
     if let Some(dir) = &cli.workdir {
         std::env::set_current_dir(dir)
             .with_context(|| format!("-C/--workdir `{}`", dir.display()))?;
@@ -81,6 +82,89 @@ fn set_index_limits() -> Result<()> {
     }
     limits.set_current();
     Ok(())
+}
+
+/// `--http-timeout` and `--http-deadline` (or their environment
+/// variables) over the defaults.
+fn http_timeouts(cli: &Cli) -> Result<apk_repo::Timeouts> {
+    let mut t = apk_repo::Timeouts::DEFAULT;
+    let pick =
+        |flag: &Option<String>, name: &str, env: &str| -> Result<Option<std::time::Duration>> {
+            let (text, from) = match (flag, std::env::var(env)) {
+                (Some(v), _) => (v.clone(), format!("--{name}")),
+                (None, Ok(v)) if !v.is_empty() => (v, env.to_owned()),
+                _ => return Ok(None),
+            };
+            parse_seconds_or_duration(&text)
+                .filter(|d| !d.is_zero())
+                .map(Some)
+                .with_context(|| {
+                    format!("{from} `{text}` is not a positive duration (e.g. `30`, `30s`, `2m`)")
+                })
+        };
+    if let Some(d) = pick(&cli.http_timeout, "http-timeout", "APKFORGE_HTTP_TIMEOUT")? {
+        t.stall = d;
+    }
+    if let Some(d) = pick(
+        &cli.http_deadline,
+        "http-deadline",
+        "APKFORGE_HTTP_DEADLINE",
+    )? {
+        t.deadline = d;
+    }
+    Ok(t)
+}
+
+/// Whole seconds (`30`) or a Go duration (`1m30s`, `500ms`).
+fn parse_seconds_or_duration(text: &str) -> Option<std::time::Duration> {
+    match text.parse::<u64>() {
+        Ok(secs) => Some(std::time::Duration::from_secs(secs)),
+        Err(_) => pkgbuild::parse_duration(text),
+    }
+}
+
+/// Name prefix of an image build's work directory beside its output.
+pub const WORK_PREFIX: &str = ".apkforge-build-";
+
+/// Removes what runs killed before they finished left beside outputs (work
+/// directories, results being written, OCI layout temp files) and in the
+/// cache; what live runs are writing is kept ([`scratch::sweep`]).
+pub fn sweep_stale(beside: &[std::path::PathBuf], cache: Option<&std::path::Path>) {
+    let mut removed = Vec::new();
+    for dir in beside {
+        let prefixes = [WORK_PREFIX, crate::output::OUTPUT_TEMP_PREFIX, ".tmp-"];
+        removed.extend(scratch::sweep(dir, &prefixes).unwrap_or_default());
+    }
+    if let Some(cache) = cache {
+        removed.extend(apk_repo::Cache::new(cache).sweep_stale());
+    }
+    report_swept(&removed);
+}
+
+/// Says what a sweep of stale temp entries removed.
+pub fn report_swept(removed: &[std::path::PathBuf]) {
+    if removed.is_empty() || !crate::output::shows(1) {
+        return;
+    }
+    eprintln!(
+        "removed {} temp file(s) left by interrupted runs",
+        removed.len()
+    );
+    if crate::output::shows(0) {
+        for p in removed {
+            eprintln!("  {}", p.display());
+        }
+    }
+}
+
+/// Registry client options with the process's HTTP time limits.
+pub(crate) fn registry_options() -> oci::registry::ClientOptions {
+    let t = apk_repo::Timeouts::process_default();
+    oci::registry::ClientOptions {
+        timeout: t.stall,
+        deadline: t.deadline,
+        ..oci::registry::ClientOptions::default()
+    }
 }
 
 fn run_apk(command: ApkCommand) -> Result<ExitCode> {

@@ -340,6 +340,7 @@ fn build_one(
     log: &StderrLog,
 ) -> Result<()> {
     let opts = build_options(args, key, runner)?;
+    crate::commands::report_swept(&pkgbuild::sweep_stale(&opts, &[compiled.arch.apk_name()]));
     let out = pkgbuild::build(compiled, &opts, log).with_context(|| {
         format!(
             "building `{}` for {}",

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ureq::SendBody;
 use ureq::http::{self, Method};
@@ -35,13 +35,17 @@ pub struct ClientOptions {
     pub backoff: Duration,
     /// `User-Agent` header.
     pub user_agent: String,
-    /// TCP/TLS connect timeout.
-    pub connect_timeout: Duration,
+    /// Longest silence: connecting (DNS, TCP, TLS) and every wait for the
+    /// registry's next bytes or for it to take ours.
+    pub timeout: Duration,
+    /// Longest time one step (a request with all its retries and the
+    /// waits between them) may take; no retry starts past it.
+    pub deadline: Duration,
 }
 
 impl Default for ClientOptions {
     /// HTTPS only (but loopback), 32 MiB monolithic limit and chunks,
-    /// 3 retries from 250 ms.
+    /// 3 retries from 250 ms, 30 s of silence, 30 minutes per step.
     fn default() -> Self {
         ClientOptions {
             insecure_registries: Vec::new(),
@@ -50,7 +54,8 @@ impl Default for ClientOptions {
             retries: 3,
             backoff: Duration::from_millis(250),
             user_agent: concat!("apkforge/", env!("CARGO_PKG_VERSION")).to_owned(),
-            connect_timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(30),
+            deadline: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -127,11 +132,14 @@ pub struct Client {
 impl Client {
     /// A client taking credentials from `keychain`.
     pub fn new(opts: ClientOptions, keychain: Box<dyn Keychain>) -> Client {
+        let stall = Some(opts.timeout);
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_connect(Some(opts.connect_timeout))
-            .timeout_recv_response(Some(Duration::from_secs(300)))
-            .timeout_recv_body(Some(Duration::from_secs(300)))
+            .timeout_resolve(stall)
+            .timeout_connect(stall)
+            .timeout_per_read(stall)
+            .timeout_per_write(stall)
+            .timeout_global(Some(opts.deadline))
             .user_agent(opts.user_agent.as_str())
             .build();
         Client {
@@ -158,22 +166,31 @@ impl Client {
             })
     }
 
-    /// Runs `f` again after connection failures and 5xx/429 answers, with
-    /// exponential backoff.
+    /// Runs `f` again after connection failures, timeouts and 5xx/429
+    /// answers, with exponential backoff, while the deadline allows.
     pub(crate) fn retry<T>(
         &self,
         mut f: impl FnMut() -> Result<T, RegistryError>,
     ) -> Result<T, RegistryError> {
+        let start = Instant::now();
         let mut attempt = 0;
         loop {
             match f() {
-                Err(e) if e.is_retryable() && attempt < self.opts.retries => {
+                Err(e) if e.is_retryable() && self.may_retry(start, attempt) => {
                     std::thread::sleep(self.opts.backoff * 2u32.saturating_pow(attempt));
                     attempt += 1;
                 }
                 other => return other,
             }
         }
+    }
+
+    /// Is there a retry left after `attempt` failed ones, and time for it
+    /// (its backoff ends before the deadline)?
+    fn may_retry(&self, start: Instant, attempt: u32) -> bool {
+        attempt < self.opts.retries
+            && start.elapsed() + self.opts.backoff * 2u32.saturating_pow(attempt)
+                < self.opts.deadline
     }
 
     /// Like [`Client::retry`], and also repeats on 5xx and 429 answers;
@@ -183,6 +200,7 @@ impl Client {
         &self,
         mut f: impl FnMut() -> Result<Answer, RegistryError>,
     ) -> Result<Answer, RegistryError> {
+        let start = Instant::now();
         let mut attempt = 0;
         loop {
             let result = f();
@@ -190,7 +208,7 @@ impl Client {
                 Err(e) => e.is_retryable(),
                 Ok(a) => a.status >= 500 || a.status == 429,
             };
-            if !again || attempt >= self.opts.retries {
+            if !again || !self.may_retry(start, attempt) {
                 return result;
             }
             std::thread::sleep(self.opts.backoff * 2u32.saturating_pow(attempt));
@@ -274,7 +292,7 @@ impl Client {
                 // A malformed URL or header is not worth retrying.
                 return Err(match e {
                     ureq::Error::BadUri(_) | ureq::Error::Http(_) => protocol(describe(&e)),
-                    _ => transport(describe(&e)),
+                    _ => transport(self.describe(&e)),
                 });
             }
         };
@@ -305,7 +323,7 @@ impl Client {
                 .with_config()
                 .limit(1 << 20)
                 .read_to_vec()
-                .map_err(|e| transport(describe(&e)))?
+                .map_err(|e| transport(self.describe(&e)))?
         };
         Ok(Answer {
             status,
@@ -315,6 +333,25 @@ impl Client {
             challenges,
             body,
         })
+    }
+
+    /// [`describe`], with timeouts naming the limit that ran out.
+    fn describe(&self, e: &ureq::Error) -> String {
+        let stall = self.opts.timeout.as_secs_f64();
+        match e {
+            ureq::Error::Timeout(ureq::Timeout::Global) => format!(
+                "timed out: not done within the deadline of {}s",
+                self.opts.deadline.as_secs_f64()
+            ),
+            ureq::Error::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => {
+                format!("timed out: could not connect within {stall}s")
+            }
+            ureq::Error::Timeout(_) => format!("timed out: no answer within {stall}s"),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                format!("timed out: no answer within {stall}s")
+            }
+            other => describe(other),
+        }
     }
 }
 
