@@ -211,7 +211,7 @@ impl Recipes {
         ok(&apkforge(&["keygen", "test", "--bits", "2048"], d));
         fs::create_dir(d.join("tmp")).unwrap();
         let fx = fixtures();
-        for (name, delay) in [("slow", "600"), ("quick", "0")] {
+        for (name, delay) in [("slow", "617"), ("quick", "0")] {
             fs::create_dir_all(d.join(name)).unwrap();
             fs::write(d.join(name).join("delay"), delay).unwrap();
             fs::write(
@@ -279,12 +279,13 @@ impl Recipes {
     }
 }
 
-/// Whether some process runs `sleep 600` (the slow recipe's step).
+/// Whether some process runs `sleep 617` (the slow recipe's step; a
+/// duration no other test uses).
 fn sleeping() -> bool {
     fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .any(|e| fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x00600\x00"))
+        .any(|e| fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x00617\x00"))
 }
 
 #[test]

@@ -265,6 +265,9 @@ pub const WORK_PREFIX: &str = "apkforge-build-";
 /// ([`BuildOptions::keep_failed`]); never swept.
 pub const KEPT_WORK_PREFIX: &str = "apkforge-debug-";
 
+/// Name prefix of the directory [`check_environment`] resolves in.
+pub const CHECK_WORK_PREFIX: &str = "apkforge-check-";
+
 /// Name prefix of a test's work directory in [`BuildOptions::work_root`].
 pub const TEST_WORK_PREFIX: &str = "apkforge-test-";
 
@@ -278,7 +281,15 @@ pub fn sweep_stale(opts: &BuildOptions<'_>, archs: &[&str]) -> Vec<PathBuf> {
     let mut sweep = |dir: &Path, prefixes: &[&str]| {
         removed.extend(scratch::sweep(dir, prefixes).unwrap_or_default());
     };
-    sweep(&opts.work_root, &[WORK_PREFIX, TEST_WORK_PREFIX]);
+    sweep(
+        &opts.work_root,
+        &[
+            WORK_PREFIX,
+            TEST_WORK_PREFIX,
+            CHECK_WORK_PREFIX,
+            "apkforge-image-",
+        ],
+    );
     for arch in archs {
         sweep(&opts.out_dir.join(arch), &[TEMP_PREFIX]);
     }
@@ -360,9 +371,7 @@ pub fn check_environment(
     opts: &BuildOptions<'_>,
 ) -> Result<(), PkgBuildError> {
     check_names(recipe)?;
-    let work = tempfile::Builder::new()
-        .prefix("apkforge-check-")
-        .tempdir_in(&opts.work_root)
+    let work = scratch::TempDir::new_in(&opts.work_root, CHECK_WORK_PREFIX)
         .map_err(work_err(&opts.work_root))?;
     let arch = recipe.arch.apk_name();
     env::resolve(

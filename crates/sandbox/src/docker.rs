@@ -181,9 +181,7 @@ impl Runner for Docker {
         {
             return Ok(id.to_string());
         }
-        let dir = tempfile::Builder::new()
-            .prefix("apkforge-image-")
-            .tempdir()
+        let dir = scratch::TempDir::new_in(&std::env::temp_dir(), "apkforge-image-")
             .map_err(|e| SandboxError::Setup(format!("a directory for the image: {e}")))?;
         let archive = dir.path().join("environment.tar");
         write(&archive).map_err(|e| SandboxError::Setup(format!("the environment image: {e}")))?;
