@@ -25,15 +25,15 @@ pub struct EmittedPackage {
     pub record: PackageRecord,
 }
 
-struct Output<'a> {
-    name: String,
-    description: String,
-    url: String,
-    commit: String,
-    dependencies: &'a recipe::types::Dependencies,
-    options: Option<&'a recipe::types::PackageOptions>,
-    scriptlets: Option<&'a recipe::types::Scriptlets>,
-    setcap: &'a [recipe::types::SetCap],
+pub(crate) struct Output<'a> {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) url: String,
+    pub(crate) commit: String,
+    pub(crate) dependencies: &'a recipe::types::Dependencies,
+    pub(crate) options: Option<&'a recipe::types::PackageOptions>,
+    pub(crate) scriptlets: Option<&'a recipe::types::Scriptlets>,
+    pub(crate) setcap: &'a [recipe::types::SetCap],
 }
 
 fn atoms(package: &str, list: &[recipe::Str]) -> Result<Vec<Dependency>, PkgBuildError> {
@@ -91,27 +91,10 @@ fn capabilities(
     Ok(out)
 }
 
-/// Packages the main package and every enabled subpackage.
-pub fn emit_all(
-    recipe: &CompiledRecipe,
-    opts: &BuildOptions<'_>,
-    arch: &str,
-    workspace: &Path,
-    root: &Path,
-    locked: &[String],
-    log: &dyn Log,
-) -> Result<Vec<EmittedPackage>, PkgBuildError> {
-    // The evaluated recipe, in every package (melange's `.melange.yaml`).
-    let melange_yaml = recipe
-        .to_melange_yaml(Some(locked))
-        .map_err(|e| PkgBuildError::Output {
-            what: ".melange.yaml".into(),
-            reason: e.to_string(),
-        })?;
+/// The main package and every enabled subpackage, with what the recipe
+/// says of each.
+pub(crate) fn outputs(recipe: &CompiledRecipe) -> Vec<Output<'_>> {
     let p = &recipe.package;
-    // Block scalars (`description: |`) end in a line break, which would add
-    // a line to .PKGINFO and end an APKINDEX record early.
-    let line = |s: &str| s.trim_end_matches(['\n', '\r']).to_string();
     let mut outputs = vec![Output {
         name: p.name.to_string(),
         description: line(&p.description),
@@ -138,14 +121,111 @@ pub fn emit_all(
             setcap: &s.setcap,
         });
     }
-    let version = format!("{}-r{}", p.version, p.epoch);
-    let license = p
+    outputs
+}
+
+/// Block scalars (`description: |`) end in a line break, which would add
+/// a line to .PKGINFO and end an APKINDEX record early.
+fn line(s: &str) -> String {
+    s.trim_end_matches(['\n', '\r']).to_string()
+}
+
+/// `<version>-r<epoch>`.
+pub(crate) fn full_version(recipe: &CompiledRecipe) -> String {
+    format!("{}-r{}", recipe.package.version, recipe.package.epoch)
+}
+
+/// The package's `license`: the copyright entries' licenses joined by AND.
+pub(crate) fn license(recipe: &CompiledRecipe) -> String {
+    recipe
+        .package
         .copyright
         .iter()
         .map(|c| line(&c.license))
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join(" AND ");
+        .join(" AND ")
+}
+
+/// SCA of one package's files with the recipe's options: configured plus
+/// generated dependencies and provides, minus what the package provides
+/// itself.
+pub(crate) fn analyze(
+    o: &Output<'_>,
+    version: &str,
+    files: &[sca::FileInfo],
+) -> Result<sca::ScaResult, PkgBuildError> {
+    let sca_opts = sca::ScaOptions {
+        package_name: o.name.clone(),
+        version: version.to_string(),
+        no_provides: o.options.is_some_and(|x| x.no_provides),
+        no_depends: o.options.is_some_and(|x| x.no_depends),
+        no_commands: o.options.is_some_and(|x| x.no_commands),
+        runtime: atoms(&o.name, &o.dependencies.runtime)?,
+        provides: atoms(&o.name, &o.dependencies.provides)?,
+        versioned_pc_depends: false,
+    };
+    sca::analyze(files, &sca_opts).map_err(|e| PkgBuildError::Sca {
+        package: o.name.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// The metadata the recipe and the analysis give package `o`.
+pub(crate) fn record(
+    o: &Output<'_>,
+    recipe: &CompiledRecipe,
+    arch: &str,
+    strip_origin_name: bool,
+    found: sca::ScaResult,
+) -> Result<PackageRecord, PkgBuildError> {
+    Ok(PackageRecord {
+        name: o.name.clone(),
+        version: full_version(recipe),
+        arch: arch.to_string(),
+        description: o.description.clone(),
+        url: o.url.clone(),
+        license: license(recipe),
+        origin: Some(if strip_origin_name {
+            o.name.clone()
+        } else {
+            recipe.package.name.to_string()
+        }),
+        commit: Some(o.commit.clone()),
+        depends: found.depends,
+        provides: found.provides,
+        replaces: atoms(&o.name, &o.dependencies.replaces)?,
+        provider_priority: o.dependencies.provider_priority.parse().ok(),
+        replaces_priority: o.dependencies.replaces_priority.parse().ok(),
+        // A trigger script runs when files change under these paths.
+        triggers: o
+            .scriptlets
+            .filter(|s| !s.trigger.script.is_empty())
+            .map(|s| s.trigger.paths.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+        ..Default::default()
+    })
+}
+
+/// Packages the main package and every enabled subpackage.
+pub fn emit_all(
+    recipe: &CompiledRecipe,
+    opts: &BuildOptions<'_>,
+    arch: &str,
+    workspace: &Path,
+    root: &Path,
+    locked: &[String],
+    log: &dyn Log,
+) -> Result<Vec<EmittedPackage>, PkgBuildError> {
+    // The evaluated recipe, in every package (melange's `.melange.yaml`).
+    let melange_yaml = recipe
+        .to_melange_yaml(Some(locked))
+        .map_err(|e| PkgBuildError::Output {
+            what: ".melange.yaml".into(),
+            reason: e.to_string(),
+        })?;
+    let outputs = outputs(recipe);
+    let version = full_version(recipe);
     let dir = opts.out_dir.join(arch);
     std::fs::create_dir_all(&dir).map_err(|source| PkgBuildError::Work {
         path: dir.clone(),
@@ -159,51 +239,11 @@ pub fn emit_all(
             package: o.name.clone(),
             reason: e.to_string(),
         })?;
-        let sca_opts = sca::ScaOptions {
-            package_name: o.name.clone(),
-            version: version.clone(),
-            no_provides: o.options.is_some_and(|x| x.no_provides),
-            no_depends: o.options.is_some_and(|x| x.no_depends),
-            no_commands: o.options.is_some_and(|x| x.no_commands),
-            runtime: atoms(&o.name, &o.dependencies.runtime)?,
-            provides: atoms(&o.name, &o.dependencies.provides)?,
-            versioned_pc_depends: false,
-        };
-        // Configured plus generated, minus what the package provides itself.
-        let found = sca::analyze(&files, &sca_opts).map_err(|e| PkgBuildError::Sca {
-            package: o.name.clone(),
-            reason: e.to_string(),
-        })?;
+        let found = analyze(&o, &version, &files)?;
         for w in &found.warnings {
             log.line(&format!("    warning: {}: {}", w.path, w.message));
         }
-        let (depends, provides) = (found.depends, found.provides);
-        let record = PackageRecord {
-            name: o.name.clone(),
-            version: version.clone(),
-            arch: arch.to_string(),
-            description: o.description.clone(),
-            url: o.url.clone(),
-            license: license.clone(),
-            origin: Some(if opts.strip_origin_name {
-                o.name.clone()
-            } else {
-                p.name.to_string()
-            }),
-            commit: Some(o.commit.clone()),
-            depends,
-            provides,
-            replaces: atoms(&o.name, &o.dependencies.replaces)?,
-            provider_priority: o.dependencies.provider_priority.parse().ok(),
-            replaces_priority: o.dependencies.replaces_priority.parse().ok(),
-            // A trigger script runs when files change under these paths.
-            triggers: o
-                .scriptlets
-                .filter(|s| !s.trigger.script.is_empty())
-                .map(|s| s.trigger.paths.iter().map(ToString::to_string).collect())
-                .unwrap_or_default(),
-            ..Default::default()
-        };
+        let record = record(&o, recipe, arch, opts.strip_origin_name, found)?;
         // The package's own SBOM, where melange puts it (apko composes image
         // SBOMs from these).
         let sbom_dir = content.join("var/lib/db/sbom");

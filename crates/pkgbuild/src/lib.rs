@@ -24,6 +24,8 @@ mod git;
 mod index_lock;
 pub mod lint;
 mod sbom_doc;
+mod scan;
+mod sources;
 mod steps;
 mod user;
 mod workspace;
@@ -40,6 +42,8 @@ pub use emit::{EmittedPackage, add_to_index};
 pub use env::environment_request;
 pub use index_lock::IndexLock;
 pub use sbom_doc::{SbomOptions, document as package_sbom};
+pub use scan::{Scanned, scan};
+pub use sources::fetch_sources;
 pub use user::parse_duration;
 
 /// Error building a package.

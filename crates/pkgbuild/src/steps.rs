@@ -131,80 +131,16 @@ impl<'a> StepRunner<'a> {
 
     /// `fetch` or `git-checkout`, on the host.
     fn host_step(&self, step: &CompiledStep) -> Result<(), PkgBuildError> {
-        let at = step
-            .at
-            .as_ref()
-            .map_or_else(|| step.uses.clone(), ToString::to_string);
-        let wd = step.absolute_working_directory();
-        let place = |path: &str| {
-            in_workspace(self.workspace, &wd, path).ok_or_else(|| PkgBuildError::Source {
-                at: at.clone(),
-                what: step.uses.clone(),
-                reason: format!(
-                    "`{path}` (from {wd}) is outside the workspace {WORKSPACE}; apkforge runs {} on the host and places sources only in the workspace",
-                    step.uses
-                ),
-            })
-        };
-        let scratch = tempfile::Builder::new()
-            .prefix("source-")
-            .tempdir_in(self.work)
-            .map_err(|source| PkgBuildError::Work {
-                path: self.work.to_path_buf(),
-                source,
-            })?;
-        let cache = self.opts.source_cache.as_deref();
-        let get = |k: &str| step.inputs.get(k).map_or("", String::as_str);
-        match step.uses.as_str() {
-            "fetch" => {
-                let dest = place(".")?;
-                let directory = place(if get("directory").is_empty() {
-                    "."
-                } else {
-                    get("directory")
-                })?;
-                std::fs::create_dir_all(&dest).map_err(|source| PkgBuildError::Work {
-                    path: dest.clone(),
-                    source,
-                })?;
-                crate::fetch::fetch(
-                    &step.inputs,
-                    &dest,
-                    &directory,
-                    scratch.path(),
-                    cache,
-                    self.log,
-                )
-                .map_err(|e| match e {
-                    PkgBuildError::Fetch { uri, reason } => PkgBuildError::Source {
-                        at: at.clone(),
-                        what: format!("fetch `{uri}`"),
-                        reason,
-                    },
-                    other => other,
-                })
-            }
-            _ => {
-                let dest = place(if get("destination").is_empty() {
-                    "."
-                } else {
-                    get("destination")
-                })?;
-                crate::git::checkout(
-                    &step.inputs,
-                    &dest,
-                    scratch.path(),
-                    cache,
-                    self.opts.source_date_epoch,
-                    self.log,
-                )
-                .map_err(|reason| PkgBuildError::Source {
-                    at: at.clone(),
-                    what: format!("git-checkout of {}", get("repository")),
-                    reason,
-                })
-            }
-        }
+        host_step(
+            step,
+            &HostContext {
+                workspace: self.workspace,
+                work: self.work,
+                cache: self.opts.source_cache.as_deref(),
+                source_date_epoch: self.opts.source_date_epoch,
+                log: self.log,
+            },
+        )
     }
 
     /// The sandbox spec of a step running `argv`.
@@ -349,6 +285,96 @@ pub fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where a host step puts its sources.
+pub(crate) struct HostContext<'a> {
+    /// The workspace on the host.
+    pub workspace: &'a Path,
+    /// Private scratch space on the host.
+    pub work: &'a Path,
+    /// The source cache, if any.
+    pub cache: Option<&'a Path>,
+    pub source_date_epoch: u64,
+    pub log: &'a dyn Log,
+}
+
+/// `fetch` or `git-checkout`, on the host.
+pub(crate) fn host_step(step: &CompiledStep, cx: &HostContext<'_>) -> Result<(), PkgBuildError> {
+    let at = step
+        .at
+        .as_ref()
+        .map_or_else(|| step.uses.clone(), ToString::to_string);
+    let wd = step.absolute_working_directory();
+    let place = |path: &str| {
+        in_workspace(cx.workspace, &wd, path).ok_or_else(|| PkgBuildError::Source {
+            at: at.clone(),
+            what: step.uses.clone(),
+            reason: format!(
+                "`{path}` (from {wd}) is outside the workspace {WORKSPACE}; apkforge runs {} on the host and places sources only in the workspace",
+                step.uses
+            ),
+        })
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("source-")
+        .tempdir_in(cx.work)
+        .map_err(|source| PkgBuildError::Work {
+            path: cx.work.to_path_buf(),
+            source,
+        })?;
+    let cache = cx.cache;
+    let get = |k: &str| step.inputs.get(k).map_or("", String::as_str);
+    match step.uses.as_str() {
+        "fetch" => {
+            let dest = place(".")?;
+            let directory = place(if get("directory").is_empty() {
+                "."
+            } else {
+                get("directory")
+            })?;
+            std::fs::create_dir_all(&dest).map_err(|source| PkgBuildError::Work {
+                path: dest.clone(),
+                source,
+            })?;
+            crate::fetch::fetch(
+                &step.inputs,
+                &dest,
+                &directory,
+                scratch.path(),
+                cache,
+                cx.log,
+            )
+            .map_err(|e| match e {
+                PkgBuildError::Fetch { uri, reason } => PkgBuildError::Source {
+                    at: at.clone(),
+                    what: format!("fetch `{uri}`"),
+                    reason,
+                },
+                other => other,
+            })
+        }
+        _ => {
+            let dest = place(if get("destination").is_empty() {
+                "."
+            } else {
+                get("destination")
+            })?;
+            crate::git::checkout(
+                &step.inputs,
+                &dest,
+                scratch.path(),
+                cache,
+                cx.source_date_epoch,
+                cx.log,
+            )
+            .map_err(|reason| PkgBuildError::Source {
+                at: at.clone(),
+                what: format!("git-checkout of {}", get("repository")),
+                reason,
+            })
+        }
+    }
 }
 
 #[cfg(test)]

@@ -113,6 +113,7 @@ pub mod buildable;
 pub mod bump;
 pub mod compile;
 pub mod compiled;
+pub mod copyright;
 mod dump;
 pub mod env;
 pub mod error;

@@ -73,8 +73,12 @@ impl StepCompiler<'_> {
             ));
         }
         // A step that already has children keeps them: `uses` is then only
-        // informative (melange does the same for compiled configs).
-        let def = if !step.uses.is_empty() && step.pipeline.is_empty() {
+        // informative (melange does the same for compiled configs). The
+        // download pipelines apkforge runs on the host are expanded again,
+        // so that a compiled recipe (`.melange.yaml`) still fetches its
+        // sources on the host rather than in a sandbox without network.
+        let redo = crate::HOST_PIPELINES.contains(&step.uses.value.as_str());
+        let def = if !step.uses.is_empty() && (step.pipeline.is_empty() || redo) {
             Some(self.library.get(&step.uses, &uses_at)?)
         } else {
             None

@@ -38,6 +38,14 @@ pub enum PackageCommand {
     /// Move a recipe to a new version: version, epoch, fetch checksums and
     /// the git-checkout commit, the rest of the file left as written.
     Bump(PackageBumpArgs),
+    /// Run the analysis (SCA) on a recipe's built packages again and print
+    /// the `.PKGINFO` it gives, or with `--diff` how it differs from the
+    /// packages' own.
+    Scan(PackageScanArgs),
+    /// Detect the licenses of a source tree, a recipe's sources or a
+    /// package's recipe's sources, and compare them with the recipe's
+    /// `copyright:` (`--fix` rewrites it).
+    LicenseCheck(PackageLicenseCheckArgs),
 }
 
 /// `package compile` / `package lint`
@@ -468,4 +476,79 @@ pub struct PackageBumpArgs {
     /// New `expected-commit` of the `git-checkout` steps that follow the version.
     #[arg(long)]
     pub expected_commit: Option<String>,
+}
+
+/// `package scan`: melange's `scan` flags.
+#[derive(Debug, Args)]
+pub struct PackageScanArgs {
+    /// The melange recipe whose packages are scanned.
+    pub recipe: PathBuf,
+    /// Architectures to scan [default: x86_64].
+    #[arg(long, value_delimiter = ',')]
+    pub arch: Vec<String>,
+    /// Show how the packages' `.PKGINFO` differ from the regenerated ones
+    /// (and fail when they do).
+    #[arg(long)]
+    pub diff: bool,
+    /// Compare comment lines of `.PKGINFO` too.
+    #[arg(long)]
+    pub comments: bool,
+    /// Print only this package's `.PKGINFO`.
+    #[arg(short = 'p', long)]
+    pub package: Option<String>,
+    /// Repository holding `<arch>/<name>-<version>-r<epoch>.apk`.
+    #[arg(short = 'r', long = "repository-append", default_value = "./packages")]
+    pub repository: PathBuf,
+    /// Public key the packages' signatures must verify against (not checked
+    /// when not given).
+    #[arg(short = 'k', long = "keyring-append")]
+    pub keyring: Option<PathBuf>,
+    /// Namespace of package URLs (accepted; `.PKGINFO` does not hold it).
+    #[arg(long, default_value = "unknown")]
+    pub namespace: String,
+    /// Directories searched for `uses:` pipelines before the built-in ones.
+    #[arg(long = "pipeline-dir")]
+    pub pipeline_dirs: Vec<PathBuf>,
+}
+
+/// `package license-check`: melange's `license-check` flags.
+#[derive(Debug, Args)]
+pub struct PackageLicenseCheckArgs {
+    /// A source directory, a melange recipe (`.yaml`: its sources are
+    /// fetched) or a package (`.apk`: its `.melange.yaml`'s sources).
+    pub file: PathBuf,
+    /// Rewrite the recipe's `copyright:` with the licenses detected.
+    #[arg(long)]
+    pub fix: bool,
+    /// `--fix` layout: `flat` (one entry per license file) or `simple`
+    /// (one entry, the licenses joined by AND).
+    #[arg(long, value_enum, default_value_t = LicenseFixFormat::Flat)]
+    pub format: LicenseFixFormat,
+    /// `shallow` (the top directory and one level below, no `vendor/`) or
+    /// `deep` (the whole tree).
+    #[arg(long, value_enum, default_value_t = LicenseScanType::Shallow)]
+    pub scan_type: LicenseScanType,
+    /// Where the sources are fetched to [default: a temporary directory]:
+    /// melange's `--workdir`, which for this command replaces the global
+    /// `-C/--workdir` (set from it, not parsed here).
+    #[arg(skip)]
+    pub workdir: Option<PathBuf>,
+}
+
+/// `package license-check --format`
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LicenseFixFormat {
+    /// One `copyright:` entry per detected license file.
+    Flat,
+    /// One entry: every detected license joined by AND.
+    Simple,
+}
+
+/// `package license-check --scan-type`
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LicenseScanType {
+    /// The top directory and one level below.
+    Shallow,
+    /// The whole tree.
+    Deep,
 }

@@ -24,9 +24,11 @@ mod package_bump;
 mod package_graph;
 mod package_index;
 mod package_keygen;
+mod package_license;
 mod package_lint;
 mod package_query;
 mod package_runner;
+mod package_scan;
 mod package_sign;
 mod package_sign_index;
 mod package_test;
@@ -41,10 +43,15 @@ use anyhow::{Context, Result};
 use crate::cli::{ApkCommand, Cli, Command, CompletionArgs, ImageCommand, PackageCommand};
 
 /// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<ExitCode> {
+pub fn run(mut cli: Cli) -> Result<ExitCode> {
     crate::output::set_log_level(&cli.log_level);
     set_index_limits()?;
     apk_repo::Timeouts::set_process_default(http_timeouts(&cli)?);
+    // melange's `license-check --workdir` is where sources go, not a
+    // directory to run in.
+    if let Command::Package(PackageCommand::LicenseCheck(args)) = &mut cli.command {
+        args.workdir = cli.workdir.take();
+    }
     if let Some(dir) = &cli.workdir {
         std::env::set_current_dir(dir)
             .with_context(|| format!("-C/--workdir `{}`", dir.display()))?;
@@ -207,6 +214,8 @@ fn run_package(command: PackageCommand) -> Result<ExitCode> {
         PackageCommand::Graph(args) => package_graph::run(&args),
         PackageCommand::BuildTree(args) => package_build_tree::run(&args),
         PackageCommand::Bump(args) => package_bump::run(&args),
+        PackageCommand::Scan(args) => package_scan::run(&args),
+        PackageCommand::LicenseCheck(args) => package_license::run(&args),
     }
 }
 

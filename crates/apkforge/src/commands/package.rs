@@ -53,7 +53,7 @@ fn arch(flag: Option<&str>) -> Result<BuildArch> {
     }
 }
 
-fn compile_recipe(
+pub(crate) fn compile_recipe(
     path: &std::path::Path,
     arch_flag: Option<&str>,
     pipeline_dirs: &[PathBuf],
