@@ -2,6 +2,9 @@
 //! test packages pass with its defaults (with the warnings melange
 //! expects), a package breaking required linters fails naming them, and
 //! `--lint-require` / `--lint-warn` move linters between the two sets.
+//! `package build` runs them too, before anything is written, as melange
+//! does (`checks.disabled` turns a package's required linter into a
+//! warning).
 
 mod common;
 
@@ -142,4 +145,67 @@ fn required_linters_fail_and_the_sets_can_be_changed() {
     fs::write(d.join("junk.apk"), b"junk").unwrap();
     let err = fail(&apkforge(&["package", "lint", "junk.apk"], d));
     assert!(err.contains("junk.apk"), "{err}");
+}
+
+#[test]
+fn builds_run_the_linters_before_writing_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let fx = fixtures();
+    let recipe = |checks: &str| {
+        format!(
+            "package:\n  name: tmpfiles\n  version: 1.0.0\n  epoch: 0\n  description: test\n  copyright:\n    - license: MIT\n{checks}environment:\n  contents:\n    keyring:\n      - {fx}/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub\n    repositories:\n      - {fx}/alpine-3.19\n    packages:\n      - busybox\npipeline:\n  - runs: |\n      mkdir -p ${{{{targets.destdir}}}}/tmp ${{{{targets.destdir}}}}/usr/local/bin\n      echo x > ${{{{targets.destdir}}}}/tmp/leftover\n      echo x > ${{{{targets.destdir}}}}/usr/local/bin/tool\n",
+            fx = fx.display()
+        )
+    };
+    fs::write(d.join("tmpfiles.yaml"), recipe("")).unwrap();
+    let build = |extra: &[&str]| {
+        let mut args = vec![
+            "package",
+            "build",
+            "tmpfiles.yaml",
+            "--apk-cache-dir",
+            "apkcache",
+        ];
+        args.extend_from_slice(extra);
+        apkforge(&args, d)
+    };
+    // melange's defaults: tempdir is required, usrlocal a warning.
+    let out = build(&[]);
+    let err = fail(&out);
+    assert!(
+        err.contains("required linters failed (no package written): tmpfiles: [tempdir]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: tmpfiles: [usrlocal] tmpfiles contains /usr/local path"),
+        "{err}"
+    );
+    assert!(!d.join("packages/x86_64").exists());
+    // An unknown linter is refused before building.
+    let err = fail(&build(&["--lint-require", "tempdir,nosuch"]));
+    assert!(
+        err.contains("--lint-require: unknown linter `nosuch`"),
+        "{err}"
+    );
+    // The recipe's checks.disabled makes it a warning.
+    fs::write(
+        d.join("tmpfiles.yaml"),
+        recipe("  checks:\n    disabled:\n      - tempdir\n"),
+    )
+    .unwrap();
+    let out = build(&[]);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: tmpfiles: [tempdir]"), "{err}");
+    assert!(d.join("packages/x86_64/tmpfiles-1.0.0-r0.apk").is_file());
+    // And the flags choose the sets: nothing required, nothing warned.
+    fs::write(d.join("tmpfiles.yaml"), recipe("")).unwrap();
+    let out = build(&["--lint-require=", "--lint-warn="]);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("[usrlocal]") && !err.contains("[tempdir]"),
+        "{err}"
+    );
 }

@@ -203,6 +203,12 @@ pub struct BuildOptions<'a> {
     pub v3: bool,
     /// What the packages' SBOMs say about where the build comes from.
     pub sbom: SbomOptions,
+    /// Linters run on each package before it is written whose findings
+    /// fail the build (melange's `--lint-require`; a package's
+    /// `checks.disabled` turns its own into warnings).
+    pub lint_require: Vec<String>,
+    /// Linters whose findings are printed as warnings (`--lint-warn`).
+    pub lint_warn: Vec<String>,
 }
 
 /// Where one build spends its time, outside and inside the steps.
@@ -493,6 +499,7 @@ pub fn build(
     timings.sandbox_setup = runner.setup.get() * runner.starts.get();
     let started = Instant::now();
     let locked = env::locked(&installed);
+    lint::lint_build(recipe, opts, &dirs.workspace, &locked, log)?;
     let packages = emit::emit_all(recipe, opts, &arch, &dirs.workspace, &env, &locked, log)?;
     let index = match (opts.generate_index, opts.v3) {
         (false, _) => None,

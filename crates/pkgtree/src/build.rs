@@ -165,6 +165,14 @@ impl<'a> BuildContext<'a> {
             strip_origin_name: false,
             v3: false,
             sbom: pkgbuild::SbomOptions::default(),
+            lint_require: pkgbuild::lint::default_required()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            lint_warn: pkgbuild::lint::default_warn()
+                .into_iter()
+                .map(String::from)
+                .collect(),
         }
     }
 

@@ -177,6 +177,12 @@ pub struct PackageBuildArgs {
     /// Package format: `v3` writes apk-tools 3 packages and `Packages.adb`.
     #[arg(long, value_enum, default_value_t)]
     pub format: crate::cli::Format,
+    /// Linters whose findings fail the build [default: melange's required set].
+    #[arg(long = "lint-require", value_delimiter = ',')]
+    pub lint_require: Option<Vec<String>>,
+    /// Linters whose findings are printed as warnings [default: melange's].
+    #[arg(long = "lint-warn", value_delimiter = ',')]
+    pub lint_warn: Option<Vec<String>>,
 }
 
 /// `package keygen`

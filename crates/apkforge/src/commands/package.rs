@@ -262,6 +262,12 @@ pub(crate) fn build_options<'a>(
             namespace: args.namespace.clone(),
             recipe: Some(recipe_source(args)),
         },
+        lint_require: linters(args.lint_require.as_deref(), "--lint-require", || {
+            pkgbuild::lint::default_required()
+        })?,
+        lint_warn: linters(args.lint_warn.as_deref(), "--lint-warn", || {
+            pkgbuild::lint::default_warn()
+        })?,
     })
 }
 
@@ -291,6 +297,28 @@ pub(crate) fn check_runnable(arch: BuildArch) -> Result<()> {
     sandbox::emulation::check(arch.apk_name())
         .map(drop)
         .with_context(|| format!("cannot build for {}", arch.apk_name()))
+}
+
+/// The linters a flag names (empty names dropped: `--lint-require=`
+/// turns them all off), or melange's defaults; unknown names are refused
+/// before anything is built.
+fn linters(
+    flag: Option<&[String]>,
+    name: &str,
+    default: impl Fn() -> Vec<&'static str>,
+) -> Result<Vec<String>> {
+    let Some(list) = flag else {
+        return Ok(default().into_iter().map(String::from).collect());
+    };
+    let all = pkgbuild::lint::all_linters();
+    let list: Vec<String> = list.iter().filter(|l| !l.is_empty()).cloned().collect();
+    if let Some(bad) = list.iter().find(|l| !all.contains(&l.as_str())) {
+        bail!(
+            "{name}: unknown linter `{bad}`; the linters are {}",
+            all.join(", ")
+        );
+    }
+    Ok(list)
 }
 
 pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {

@@ -322,6 +322,67 @@ pub fn lint_dir(
     )
 }
 
+/// Build-time linting, as melange does it before packaging: each
+/// package's `melange-out/<name>` with `opts.lint_require` (minus the
+/// package's `checks.disabled`, which become warnings) and
+/// `opts.lint_warn`. Warnings are logged; required findings fail.
+pub(crate) fn lint_build(
+    recipe: &recipe::CompiledRecipe,
+    opts: &crate::BuildOptions<'_>,
+    workspace: &Path,
+    locked: &[String],
+    log: &dyn crate::Log,
+) -> Result<(), PkgBuildError> {
+    if opts.lint_require.is_empty() && opts.lint_warn.is_empty() {
+        return Ok(());
+    }
+    let value = recipe
+        .to_melange_yaml(Some(locked))
+        .ok()
+        .and_then(|y| serde_saphyr::from_str::<Value>(&y).ok());
+    let mut packages = vec![(recipe.package.name.to_string(), &recipe.package.checks)];
+    packages.extend(
+        recipe
+            .enabled_subpackages()
+            .map(|s| (s.name.to_string(), &s.checks)),
+    );
+    let mut failed = Vec::new();
+    for (name, checks) in packages {
+        let disabled: Vec<String> = checks.disabled.iter().map(ToString::to_string).collect();
+        let require: Vec<String> = opts
+            .lint_require
+            .iter()
+            .filter(|l| !disabled.contains(l))
+            .cloned()
+            .collect();
+        let mut warn = opts.lint_warn.clone();
+        for d in disabled {
+            if !warn.contains(&d) {
+                warn.push(d);
+            }
+        }
+        let dir = workspace.join("melange-out").join(&name);
+        let arch = recipe.arch.apk_name();
+        let report = lint_dir(&name, &dir, value.clone(), Some(arch), &require, &warn)?;
+        for f in &report.warnings {
+            log.line(&format!(
+                "    warning: {name}: [{}] {}",
+                f.linter, f.message
+            ));
+        }
+        for f in report.failures {
+            failed.push(format!("{name}: [{}] {}", f.linter, f.message));
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(PkgBuildError::Lint(format!(
+        "required linters failed (no package written): {}",
+        failed.join("; ")
+    )))
+}
+
 /// Lints a built package file. Its data is read once; regular files'
 /// contents go to numbered files below `scratch` (never to their own
 /// paths), so nothing in the package can write elsewhere.
