@@ -126,13 +126,60 @@ fn steps_run_as_the_build_user_with_melanges_capabilities_and_flags() {
     assert!(d.join("out/x86_64/APKINDEX.tar.gz").is_file());
 }
 
+/// Every file of `out/x86_64` with its bytes.
+fn repository(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir.join("out/x86_64"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let bytes = if e.file_type().unwrap().is_file() {
+                fs::read(e.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            (name, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
 fn a_step_past_the_timeout_and_an_unknown_option_fail_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     fs::create_dir(d.join("recipe")).unwrap();
-    let slow = recipe("slow", "", "  - runs: echo started; sleep 60\n")
-        .replace("  epoch: 0\n", "  epoch: 0\n  timeout: 3s\n");
+    // A repository with a package and its index already in it: failed
+    // builds must leave it exactly as it was (no package, no temp file, the
+    // index untouched).
+    fs::write(
+        d.join("recipe/good.yaml"),
+        recipe(
+            "good",
+            "",
+            "  - runs: mkdir -p ${{targets.destdir}}/usr/share/good\n",
+        ),
+    )
+    .unwrap();
+    ok(&build(d, "recipe/good.yaml", "out", &[]));
+    let before = repository(d);
+    let names: Vec<&str> = before
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert_eq!(names, ["APKINDEX.tar.gz", "good-1.0.0-r0.apk"]);
+
+    // A step that outlives the timeout, with a subpackage that would have
+    // been written after it.
+    let slow = recipe(
+        "slow",
+        "",
+        "  - runs: mkdir -p ${{targets.destdir}}/usr/share/slow\n  - runs: echo started; sleep 60\n",
+    )
+    .replace("  epoch: 0\n", "  epoch: 0\n  timeout: 3s\n")
+        + "subpackages:\n  - name: slow-doc\n    pipeline:\n      - runs: mkdir -p ${{targets.contextdir}}/usr/share/doc\n";
     fs::write(d.join("recipe/slow.yaml"), slow).unwrap();
     let started = Instant::now();
     let err = fail(&build(d, "recipe/slow.yaml", "out", &[]));
@@ -143,11 +190,11 @@ fn a_step_past_the_timeout_and_an_unknown_option_fail_cleanly() {
         ),
         "{err}"
     );
-    assert!(!d.join("out/x86_64/slow-1.0.0-r0.apk").exists());
-    assert!(!d.join("out/x86_64/APKINDEX.tar.gz").exists());
+    assert_eq!(repository(d), before);
     // --timeout replaces the recipe's.
     let err = fail(&build(d, "recipe/slow.yaml", "out", &["--timeout", "1s"]));
     assert!(err.contains("timeout of 1s"), "{err}");
+    assert_eq!(repository(d), before);
 
     fs::write(
         d.join("recipe/opts.yaml"),
@@ -168,10 +215,19 @@ fn a_step_past_the_timeout_and_an_unknown_option_fail_cleanly() {
         err.contains("build option `quiet` is not defined by recipe/opts.yaml (it defines: loud)"),
         "{err}"
     );
-    assert!(!d.join("out/x86_64").exists());
+    assert_eq!(repository(d), before);
+    // Into a fresh output directory: not even the directory is made.
+    fail(&build(
+        d,
+        "recipe/opts.yaml",
+        "fresh",
+        &["--build-option", "quiet"],
+    ));
+    assert!(!d.join("fresh").exists());
 
     let err = fail(&build(d, "recipe/opts.yaml", "out", &["--timeout", "soon"]));
     assert!(err.contains("--timeout `soon` is not a duration"), "{err}");
+    assert_eq!(repository(d), before);
 }
 
 #[test]

@@ -210,6 +210,11 @@ fn bad_sources_are_clear_errors_and_leave_nothing_behind() {
             "{name}: package left behind"
         );
         assert!(!d.join("out/x86_64/APKINDEX.tar.gz").exists());
+        // Nothing half-written either: no temporary file in the repository.
+        let left: Vec<_> = fs::read_dir(d.join("out/x86_64"))
+            .map(|r| r.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{name}: left behind {left:?}");
         assert!(!err.contains("panicked"), "{err}");
         err
     };
