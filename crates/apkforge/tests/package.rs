@@ -263,9 +263,16 @@ fn elf_binary_gets_alpines_so_depends_and_cmd_provides() {
             "src",
             "--apk-cache-dir",
             "cache",
+            "--dependency-log",
+            "deps.json",
         ],
         d,
     ));
+    // melange's --dependency-log: what the analysis generated, per arch.
+    assert_eq!(
+        fs::read_to_string(d.join("deps.json.x86_64")).unwrap(),
+        "{\"runtime\":[\"so:libc.musl-x86_64.so.1\"],\"provides\":[\"cmd:scanelf=1.3.7-r2\"]}\n"
+    );
     let json = ok(&apkforge(
         &["apk", "inspect", "--json", "out/x86_64/myscan-1.3.7-r2.apk"],
         d,

@@ -23,6 +23,9 @@ pub struct EmittedPackage {
     pub path: PathBuf,
     /// Its metadata (with `C:` and `S:`).
     pub record: PackageRecord,
+    /// What the analysis (SCA) generated, before the recipe's own
+    /// dependencies were added.
+    pub generated: sca::Generated,
 }
 
 pub(crate) struct Output<'a> {
@@ -243,6 +246,7 @@ pub fn emit_all(
         for w in &found.warnings {
             log.line(&format!("    warning: {}: {}", w.path, w.message));
         }
+        let generated = found.generated.clone();
         let record = record(&o, recipe, arch, opts.strip_origin_name, found)?;
         // The package's own SBOM, where melange puts it (apko composes image
         // SBOMs from these).
@@ -295,6 +299,7 @@ pub fn emit_all(
                 EmittedPackage {
                     path: target,
                     record,
+                    generated,
                 },
             ));
             continue;
@@ -341,6 +346,7 @@ pub fn emit_all(
             EmittedPackage {
                 path: target,
                 record: written.record,
+                generated,
             },
         ));
     }

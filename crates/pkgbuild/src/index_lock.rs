@@ -69,6 +69,7 @@ mod tests {
                         let e = EmittedPackage {
                             path: out.join(format!("x86_64/p{i}-1.{round}-r0.apk")),
                             record,
+                            generated: Default::default(),
                         };
                         crate::add_to_index(out, Some(key), "x86_64", &[e]).unwrap();
                     }

@@ -177,6 +177,10 @@ pub struct PackageBuildArgs {
     /// Package format: `v3` writes apk-tools 3 packages and `Packages.adb`.
     #[arg(long, value_enum, default_value_t)]
     pub format: crate::cli::Format,
+    /// Write what the analysis generated for each package (`{"runtime":
+    /// [...], "provides": [...]}`, one line per package) to `FILE.<arch>`.
+    #[arg(long, value_name = "FILE")]
+    pub dependency_log: Option<PathBuf>,
     /// Linters whose findings fail the build [default: melange's required set].
     #[arg(long = "lint-require", value_delimiter = ',')]
     pub lint_require: Option<Vec<String>>,

@@ -359,6 +359,28 @@ pub fn build(args: &PackageBuildArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// melange's `--dependency-log`: `<file>.<arch>` holds what the analysis
+/// generated, one JSON object per package (melange writes each package's
+/// over the previous one's, so only the last survives).
+fn dependency_log(file: &Path, arch: &str, packages: &[pkgbuild::EmittedPackage]) -> Result<()> {
+    let mut text = String::new();
+    for p in packages {
+        // The keys in melange's order (its struct's), empty lists left out.
+        let fields: Vec<String> = [
+            ("runtime", &p.generated.runtime),
+            ("provides", &p.generated.provides),
+        ]
+        .into_iter()
+        .filter(|(_, list)| !list.is_empty())
+        .map(|(key, list)| format!("\"{key}\":{}", serde_json::json!(list)))
+        .collect();
+        text.push_str(&format!("{{{}}}\n", fields.join(",")));
+    }
+    let mut name = file.as_os_str().to_owned();
+    name.push(format!(".{arch}"));
+    crate::output::write_atomic(Path::new(&name), 0o644, text.as_bytes())
+}
+
 /// One architecture's build of `package build`.
 fn build_one(
     args: &PackageBuildArgs,
@@ -393,6 +415,9 @@ fn build_one(
     }
     if let Some(index) = &out.index {
         println!("{}", index.display());
+    }
+    if let Some(log) = &args.dependency_log {
+        dependency_log(log, compiled.arch.apk_name(), &out.packages)?;
     }
     if args.create_build_log {
         let mut text = String::new();
