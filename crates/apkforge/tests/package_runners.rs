@@ -168,7 +168,7 @@ fn a_missing_or_failing_engine_stops_the_docker_runner_before_building() {
         &["--runner", "docker"],
         &[("DOCKER_HOST", &broken)],
     ));
-    assert!(err.contains("GET /version: 500 engine is broken"), "{err}");
+    assert!(err.contains("GET /_ping: 500 engine is broken"), "{err}");
     assert!(!d.join("packages").exists());
 
     let err = fail(&build(

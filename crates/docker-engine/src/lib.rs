@@ -4,7 +4,7 @@
 //! It speaks plain HTTP/1.1 on [`std::os::unix::net::UnixStream`], one
 //! connection per request, on the unversioned API paths (both engines
 //! route them to their newest version). What it covers is what apkforge
-//! uses: [`Client::version`], [`Client::load_image`] (`docker load`),
+//! uses: [`Client::ping`], [`Client::version`], [`Client::load_image`] (`docker load`),
 //! [`Client::tag_image`], [`Client::inspect_image`] and
 //! [`Client::remove_image`] for images; for the containers package builds
 //! run their steps in, [`Client::create_container`],
@@ -287,6 +287,12 @@ impl Client {
                 reason,
             },
         }
+    }
+
+    /// `GET /_ping`: whether the engine answers (cheaper than
+    /// [`Client::version`], which podman gathers system facts for).
+    pub fn ping(&self) -> Result<(), EngineError> {
+        self.call("GET", "/_ping", Body::Empty).map(drop)
     }
 
     /// `GET /version`.

@@ -47,9 +47,9 @@ impl Docker {
         Docker::new(client)
     }
 
-    /// A runner on `client`'s engine, checked with `GET /version`.
+    /// A runner on `client`'s engine, checked with `GET /_ping`.
     pub fn new(client: Client) -> Result<Docker, SandboxError> {
-        client.version().map_err(|e| {
+        client.ping().map_err(|e| {
             SandboxError::Setup(format!(
                 "the Docker runner needs a container engine: {e} (set DOCKER_HOST=unix:///path/to/docker.sock, or start podman's with `podman system service --time=0 unix:///path/to/sock`)"
             ))
@@ -129,6 +129,9 @@ impl Drop for Docker {
     fn drop(&mut self) {
         let containers = self.containers.get_mut().unwrap_or_else(|e| e.into_inner());
         for id in containers.values() {
+            // Killed first: the shell waiting as pid 1 ignores the engine's
+            // polite stop and would be waited for.
+            let _ = self.client.kill_container(id);
             let _ = self.client.remove_container(id);
         }
     }
