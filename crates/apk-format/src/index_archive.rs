@@ -172,15 +172,18 @@ impl RecordCounter {
     }
 }
 
-/// Reads `entry` into memory in pieces, growing the buffer no further
-/// than what was read (the header's size is untrusted), counting records
-/// when it is the APKINDEX.
+/// Reads `entry` into memory in pieces (the header's size is untrusted),
+/// counting records when it is the APKINDEX.
 fn read_content<R: Read>(
     entry: &mut R,
+    size_hint: u64,
     is_index: bool,
     budget: &mut Budget,
 ) -> Result<Vec<u8>, IndexArchiveError> {
-    let mut content = Vec::new();
+    // One allocation for an honest header; a lying one reserves no more
+    // than the budget (and only what is written to becomes resident).
+    let hint = size_hint.min(budget.bytes_left);
+    let mut content = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
     let mut piece = vec![0u8; 64 * 1024];
     loop {
         let n = match entry.read(&mut piece) {
@@ -211,7 +214,8 @@ fn read_member<R: BufRead>(src: &mut R, budget: &mut Budget) -> Result<Member, I
     for entry in entries {
         let mut entry = entry.map_err(|e| budget.error(e))?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let content = read_content(&mut entry, name == "APKINDEX", budget)?;
+        let size = entry.size();
+        let content = read_content(&mut entry, size, name == "APKINDEX", budget)?;
         match SignatureAlgorithm::from_entry_name(&name) {
             Some((algorithm, key)) => member.signatures.push(Signature {
                 algorithm,
