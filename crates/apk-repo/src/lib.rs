@@ -10,6 +10,7 @@ pub mod cache;
 pub mod discovery;
 mod expand;
 pub mod http;
+mod index_packages;
 pub mod location;
 pub mod time;
 pub mod v3;
@@ -18,8 +19,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use apk_format::index::IndexEntry;
-use apk_format::index_archive::{IndexArchiveError, read_index_archive};
+use apk_format::index_archive::{IndexArchiveError, read_index_archive_text};
 use apk_format::names::NameError;
 use apk_format::package_read::{PackageError, PackageReader, SignatureStatus};
 use apk_format::record::PackageRecord;
@@ -28,6 +28,7 @@ use apk_format::signing::{KeyError, Keyring, PublicKey};
 pub use cache::{Cache, CacheError};
 pub use expand::{ExpandedPackage, expand_package};
 pub use http::{BasicAuth, HttpClient, HttpError, Timeouts};
+pub use index_packages::IndexPackages;
 pub use location::{Location, RepoLine};
 
 /// Error talking to a repository.
@@ -202,7 +203,7 @@ pub struct LoadedIndex {
     /// `DESCRIPTION`.
     pub description: Option<String>,
     /// Packages.
-    pub entries: Vec<IndexEntry>,
+    pub entries: IndexPackages,
     /// Result of the signature check.
     pub signature: SignatureStatus,
     /// Where the index was found and how packages are named.
@@ -410,18 +411,20 @@ impl RepoClient {
         let location = repo.index_location(arch);
         let read = |path: &Path| -> Result<LoadedIndex, RepoError> {
             let file = File::open(path).map_err(io_err(path))?;
-            let archive =
-                read_index_archive(BufReader::new(file)).map_err(|source| RepoError::Index {
+            let archive = read_index_archive_text(BufReader::new(file)).map_err(|source| {
+                RepoError::Index {
                     location: location.clone(),
                     source,
-                })?;
+                }
+            })?;
             let signature = self.check_signature(archive.verify(&self.keyring), &location)?;
-            check_entries(&archive.entries, &location)?;
+            let entries = IndexPackages::Text(archive.index);
+            entries.check(&location)?;
             Ok(LoadedIndex {
                 repo: repo.clone(),
                 arch: arch.to_string(),
                 description: archive.description,
-                entries: archive.entries,
+                entries,
                 signature,
                 layout: v3::IndexLayout::V2,
             })
@@ -476,8 +479,8 @@ impl RepoClient {
                 (None, Some(spec)) => (url_base.clone(), spec),
                 (None, None) => (url_base.clone(), "${name}-${version}.apk".to_string()),
             };
-            let entries = index.entries();
-            check_entries(&entries, &location)?;
+            let entries = IndexPackages::Entries(index.entries());
+            entries.check(&location)?;
             Ok(LoadedIndex {
                 repo: repo.clone(),
                 arch: arch.to_string(),
@@ -727,29 +730,8 @@ fn unreadable_index(e: &RepoError) -> bool {
     )
 }
 
-/// Refuses an index whose entries carry names, versions or architectures
-/// that are not safe to use in file names, URLs or the image's database.
-fn check_entries(entries: &[IndexEntry], location: &Location) -> Result<(), RepoError> {
-    entries
-        .iter()
-        .try_for_each(|e| check_record(&e.package, location))
-}
-
 fn check_record(p: &PackageRecord, location: &Location) -> Result<(), RepoError> {
-    use apk_format::names::{check_arch, check_name, check_version};
-    let checked = check_name(&p.name)
-        .and_then(|()| check_version(&p.version))
-        .and_then(|()| match p.arch.as_str() {
-            "" => Ok(()),
-            arch => check_arch(arch),
-        });
-    checked.map_err(|source| RepoError::InvalidEntry {
-        location: location.clone(),
-        package: format!("{}-{}", p.name, p.version)
-            .escape_debug()
-            .to_string(),
-        source,
-    })
+    index_packages::check_fields(&p.name, &p.version, &p.arch, location)
 }
 
 fn unreachable_result() -> Result<PathBuf, RepoError> {

@@ -54,11 +54,10 @@ fn index_packages_cache_and_offline() {
 
     let items: Vec<_> = idx
         .entries
-        .iter()
-        .filter(|e| {
-            ["musl", "busybox", "zlib", "alpine-baselayout"].contains(&e.package.name.as_str())
-        })
-        .map(|e| (repo.clone(), "x86_64".to_string(), e.package.clone()))
+        .records()
+        .into_iter()
+        .filter(|p| ["musl", "busybox", "zlib", "alpine-baselayout"].contains(&p.name.as_str()))
+        .map(|p| (repo.clone(), "x86_64".to_string(), p))
         .collect();
     assert_eq!(items.len(), 4);
     let paths = c.fetch_packages(&items, &NoProgress).unwrap();
@@ -122,12 +121,11 @@ fn index_packages_cache_and_offline() {
         .unwrap();
     let other = idx
         .entries
-        .iter()
-        .find(|e| e.package.name == "openrc")
+        .records()
+        .into_iter()
+        .find(|p| p.name == "openrc")
         .unwrap();
-    let err = off
-        .fetch_package(&repo, "x86_64", &other.package)
-        .unwrap_err();
+    let err = off.fetch_package(&repo, "x86_64", &other).unwrap_err();
     assert!(matches!(err, RepoError::Offline(_)), "{err}");
 }
 
@@ -168,11 +166,10 @@ fn retries_auth_and_tampering() {
     let idx = c.load_index(&repo, "x86_64").unwrap();
     let mut rec = idx
         .entries
-        .iter()
-        .find(|e| e.package.name == "zlib")
-        .unwrap()
-        .package
-        .clone();
+        .records()
+        .into_iter()
+        .find(|p| p.name == "zlib")
+        .unwrap();
     rec.checksum = Some("Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=".into());
     let err = c.fetch_package(&repo, "x86_64", &rec).unwrap_err();
     assert!(matches!(err, RepoError::ChecksumMismatch { .. }), "{err}");
@@ -208,10 +205,11 @@ fn local_directory_repository() {
     assert_eq!(idx.entries.len(), 65);
     let musl = idx
         .entries
-        .iter()
-        .find(|e| e.package.name == "musl")
+        .records()
+        .into_iter()
+        .find(|p| p.name == "musl")
         .unwrap();
-    let p = c.fetch_package(&repo, "aarch64", &musl.package).unwrap();
+    let p = c.fetch_package(&repo, "aarch64", &musl).unwrap();
     assert!(p.starts_with(&fx), "local packages are used in place");
     let err = c.load_index(&repo, "x86_64").unwrap_err();
     assert!(matches!(err, RepoError::IndexMissing(_)), "{err}");

@@ -294,9 +294,7 @@ pub fn resolve_on(
                     repos.push(apk_solve::Repository {
                         name: line.location.to_string(),
                         tag: line.tag.clone(),
-                        packages: apk_solve::Packages::Records(
-                            idx.entries.into_iter().map(|e| e.package).collect(),
-                        ),
+                        packages: crate::solver_packages(idx.entries),
                     });
                     lines.push(line.clone());
                 }

@@ -16,3 +16,16 @@ pub mod request;
 pub use apk_repo::time;
 pub use build::{ArchImage, BuildError, BuildOutput, Quiet, Reporter, build};
 pub use request::{BuildOptions, BuildRequest};
+
+/// A loaded index's packages as the resolver takes them: an APKINDEX text
+/// is handed over as it is (records parsed only for what resolution
+/// reaches), so memory stays at the text plus about a hundred bytes a
+/// package.
+pub fn solver_packages(packages: apk_repo::IndexPackages) -> apk_solve::Packages {
+    match packages {
+        apk_repo::IndexPackages::Text(text) => apk_solve::Packages::Index(text),
+        apk_repo::IndexPackages::Entries(entries) => {
+            apk_solve::Packages::Records(entries.into_iter().map(|e| e.package).collect())
+        }
+    }
+}

@@ -151,9 +151,7 @@ impl EnvResolver {
                 Ok(idx) => Some(apk_solve::Repository {
                     name: line.location.to_string(),
                     tag: line.tag.clone(),
-                    packages: apk_solve::Packages::Records(
-                        idx.entries.into_iter().map(|e| e.package).collect(),
-                    ),
+                    packages: image::solver_packages(idx.entries),
                 }),
                 // As in image builds: a local repository without this
                 // architecture is skipped.
