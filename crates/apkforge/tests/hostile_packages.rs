@@ -437,3 +437,58 @@ fn index_limits_apply_while_streaming() {
     let err = fail(&build(&[]));
     assert!(err.contains("expands past 268435456 bytes"), "{err}");
 }
+
+#[test]
+fn package_build_environments_follow_the_same_rules() {
+    use std::os::unix::fs::FileTypeExt;
+    let repo = Repo::new();
+    let planter = member(&[dir("etc"), symlink("etc/evil", "/tmp/x")], true);
+    let writer = member(
+        &[dir("etc"), dir("etc/evil"), file("etc/evil/file", b"x")],
+        true,
+    );
+    let mut h = TarHeader::new("dev/pipe", TarKind::Fifo, 0o666);
+    h.size = 0;
+    let fifo = member(&[dir("dev"), (h, Vec::new())], true);
+    repo.publish(&[
+        ("planter", package("planter", 1, &planter, true)),
+        ("writer", package("writer", 1, &writer, true)),
+        ("fifo", package("fifo", 0, &fifo, true)),
+    ]);
+    for (packages, want) in [
+        ("[planter, writer]", "passes through the symlink `etc/evil`"),
+        ("[fifo]", "`dev/pipe`, a FIFO"),
+    ] {
+        let recipe = repo.path().join("r.yaml");
+        fs::write(
+            &recipe,
+            format!(
+                "package:\n  name: hello\n  version: 1.0\n  epoch: 0\n  description: test\n  copyright:\n    - license: MIT\nenvironment:\n  contents:\n    keyring:\n      - {d}/k.rsa.pub\n    repositories:\n      - {d}/repo\n    packages: {packages}\npipeline:\n  - runs: echo hi\n",
+                d = repo.path().display()
+            ),
+        )
+        .unwrap();
+        let err = fail(&apkforge(
+            &[
+                "package",
+                "build",
+                "r.yaml",
+                "--signing-key",
+                "k.rsa",
+                "--out-dir",
+                "packages",
+                "--cache-dir",
+                "cache",
+                "--apk-cache-dir",
+                "apk-cache",
+            ],
+            repo.path(),
+        ));
+        assert!(err.contains(want), "{packages}: {err}");
+        // Nothing of the environment reached the host: no FIFO, no link.
+        for p in walk(repo.path()) {
+            let t = p.symlink_metadata().unwrap().file_type();
+            assert!(!t.is_fifo() && !t.is_symlink(), "{}", p.display());
+        }
+    }
+}
