@@ -43,6 +43,7 @@ pub struct Loaded {
 /// Sorted by path within a directory, duplicates dropped.
 pub fn recipe_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, TreeError> {
     let mut out: Vec<PathBuf> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for input in inputs {
         let meta = std::fs::metadata(input).map_err(|source| TreeError::Input {
             path: input.clone(),
@@ -71,11 +72,11 @@ pub fn recipe_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, TreeError> {
             }
             files.sort();
             for f in files {
-                if !out.contains(&f) {
+                if seen.insert(f.clone()) {
                     out.push(f);
                 }
             }
-        } else if !out.contains(input) {
+        } else if seen.insert(input.clone()) {
             out.push(input.clone());
         }
     }

@@ -89,6 +89,15 @@ pub fn text(r: &Report<'_>) -> String {
         plural(stats.cycles, "cycle")
     );
     let _ = writeln!(out, "longest chain: {}", stats.longest_chain.join(" -> "));
+    // Edges and external dependencies per recipe, found once.
+    let mut edges_from: Vec<Vec<&Edge>> = vec![Vec::new(); g.nodes.len()];
+    for e in &g.edges {
+        edges_from[e.from].push(e);
+    }
+    let mut external_of: Vec<Vec<usize>> = vec![Vec::new(); g.nodes.len()];
+    for (x, ext) in g.external.iter().enumerate() {
+        external_of[ext.node].push(x);
+    }
     let mut current = usize::MAX;
     for i in o.topological() {
         let n = &g.nodes[i];
@@ -116,10 +125,11 @@ pub fn text(r: &Report<'_>) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        for e in g.edges.iter().filter(|e| e.from == i) {
+        for e in &edges_from[i] {
             let _ = writeln!(out, "    {}", edge_line(g, e));
         }
-        for (x, ext) in g.external.iter().enumerate().filter(|(_, x)| x.node == i) {
+        for &x in &external_of[i] {
+            let ext = &g.external[x];
             let source = if r.available.get(x).copied().unwrap_or(false) {
                 "from a repository"
             } else {
@@ -155,8 +165,10 @@ pub fn text(r: &Report<'_>) -> String {
 }
 
 /// `atom (kind dependency of recipe at file:line)` for every external
-/// dependency no repository has.
+/// dependency no repository has, each once (a pipeline used several times
+/// names the same need several times).
 pub fn missing(r: &Report<'_>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
     r.graph
         .external
         .iter()
@@ -168,6 +180,7 @@ pub fn missing(r: &Report<'_>) -> Vec<String> {
                 e.atom, e.kind, r.graph.nodes[e.node].name, e.at
             )
         })
+        .filter(|line| seen.insert(line.clone()))
         .collect()
 }
 
