@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::arch::BuildArch;
 use crate::compiled::{CompiledRecipe, CompiledSubpackage, CompiledTest};
-use crate::env::{Environment, Group, User};
+use crate::env::Environment;
 use crate::error::RecipeError;
 use crate::library::Library;
 use crate::pipeline::Step;
@@ -17,6 +17,7 @@ use crate::types::{Copyright, Dependencies, Package, Recipe, Scriptlets, Test};
 use crate::update::Update;
 use crate::validate::{expand_subpackages, validate_expanded};
 use crate::vars::package_scope;
+use image_config::{Group, User};
 
 /// The build workspace inside the guest.
 pub const WORKSPACE: &str = "/home/build";
@@ -400,18 +401,18 @@ impl Compiler {
 fn add_build_account(env: &mut Environment) {
     if !env.accounts.groups.iter().any(|g| g.groupname == "build") {
         env.accounts.groups.push(Group {
-            groupname: Str::new("build"),
+            groupname: "build".into(),
             gid: 1000,
-            members: vec![Str::new("build")],
+            members: vec!["build".into()],
+            ..Default::default()
         });
     }
     if !env.accounts.users.iter().any(|u| u.username == "build") {
         env.accounts.users.push(User {
-            username: Str::new("build"),
+            username: "build".into(),
             uid: 1000,
             gid: Some(1000),
-            shell: Str::default(),
-            homedir: Str::default(),
+            ..Default::default()
         });
     }
 }

@@ -1,16 +1,23 @@
 //! `environment:`: the apko image configuration of a build or test guest
 //! (apko's `ImageConfiguration`, every key it accepts).
 //!
-//! Values are kept loosely typed (package atoms are not checked here, since
-//! they may hold `${{…}}` until compiled); the image engine validates the
-//! compiled environment. Serialization uses apko's keys, so a compiled
-//! environment can be handed to the image-config parser as YAML or JSON.
+//! The objects a recipe writes literally (users, groups, path mutations,
+//! layering, certificates, base image, inline keys) are `image-config`'s own
+//! types, checked as apko checks them. The ones whose values may hold
+//! `${{…}}` until the recipe is compiled (package lists, repositories,
+//! keys, environment variables, entrypoint, `run-as`) are kept here as
+//! positioned text ([`Str`]), so substitutions and error messages can point
+//! at the recipe; the image engine validates the compiled environment.
+//! Serialization uses apko's keys, so a compiled environment can be handed
+//! to the image-config parser as YAML or JSON.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::{Str, StrMap, is_false, nullable};
+use image_config::{BaseImage, Certificates, Group, Layering, PathMutation, User};
+
+use crate::text::{Str, StrMap, nullable};
 
 /// A build or test environment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,37 +131,13 @@ pub struct Contents {
         deserialize_with = "nullable",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub runtime_keyring: Vec<NamedContent>,
+    pub runtime_keyring: Vec<image_config::RuntimeKeyringEntry>,
     /// Package atoms.
     #[serde(default, deserialize_with = "nullable")]
     pub packages: Vec<Str>,
     /// Experimental base image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseimage: Option<BaseImage>,
-}
-
-/// A `{name, content}` pair (runtime keys, certificates).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NamedContent {
-    /// Name.
-    #[serde(default)]
-    pub name: Str,
-    /// PEM text.
-    #[serde(default)]
-    pub content: Str,
-}
-
-/// `contents.baseimage`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BaseImage {
-    /// OCI layout directory.
-    #[serde(default)]
-    pub image: Str,
-    /// Directory with `<arch>/APKINDEX`.
-    #[serde(default)]
-    pub apkindex: Str,
 }
 
 /// `entrypoint:`.
@@ -209,105 +192,38 @@ pub struct Accounts {
     pub groups: Vec<Group>,
 }
 
-/// A user.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct User {
-    /// Name.
-    #[serde(default)]
-    pub username: Str,
-    /// Uid.
-    #[serde(default, deserialize_with = "nullable")]
-    pub uid: u32,
-    /// Gid (defaults to the uid).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gid: Option<u32>,
-    /// Login shell.
-    #[serde(default, skip_serializing_if = "str::is_empty")]
-    pub shell: Str,
-    /// Home directory.
-    #[serde(default, skip_serializing_if = "str::is_empty")]
-    pub homedir: Str,
-}
+#[cfg(test)]
+mod tests {
+    use crate::Recipe;
 
-/// A group.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Group {
-    /// Name.
-    #[serde(default)]
-    pub groupname: Str,
-    /// Gid.
-    #[serde(default, deserialize_with = "nullable")]
-    pub gid: u32,
-    /// Members.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub members: Vec<Str>,
-}
+    const HEAD: &str = "package:\n  name: x\n  version: 1\n  epoch: 0\nenvironment:\n";
 
-/// A path mutation.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PathMutation {
-    /// Path.
-    #[serde(default)]
-    pub path: Str,
-    /// `directory`, `empty-file`, `hardlink`, `symlink` or `permissions`.
-    #[serde(default, rename = "type")]
-    pub type_: Str,
-    /// Owner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<u32>,
-    /// Group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gid: Option<u32>,
-    /// Mode bits.
-    #[serde(default, deserialize_with = "nullable")]
-    pub permissions: u32,
-    /// Link target.
-    #[serde(default, skip_serializing_if = "str::is_empty")]
-    pub source: Str,
-    /// Recursive.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_false"
-    )]
-    pub recursive: bool,
-}
-
-/// `layering:`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Layering {
-    /// `origin`.
-    #[serde(default, skip_serializing_if = "str::is_empty")]
-    pub strategy: Str,
-    /// Layer budget.
-    #[serde(default, deserialize_with = "nullable")]
-    pub budget: u32,
-}
-
-/// `certificates:`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Certificates {
-    /// Inline certificates.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub additional: Vec<NamedContent>,
-    /// Virtual package names whose providers contribute certificates.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub providers: Vec<Str>,
+    #[test]
+    fn literal_objects_are_image_configs_own() {
+        let r = Recipe::parse_str(
+            &format!(
+                "{HEAD}  accounts:\n    users:\n      - username: svc\n        uid: 0o1750\n    run-as: svc\n  paths:\n    - path: /srv\n      type: directory\n      permissions: 0755\npipeline: []\n"
+            ),
+            "r.yaml",
+        )
+        .unwrap();
+        let e = &r.environment;
+        // yaml.v3's integers, apko's defaults and positions.
+        assert_eq!(e.accounts.users[0].uid, 0o1750);
+        assert_eq!(e.accounts.users[0].effective_gid(), 0o1750);
+        assert_eq!(e.paths[0].permissions, 0o755);
+        assert_eq!(e.paths[0].r#type, image_config::PathType::Directory);
+        assert_eq!(e.accounts.run_as.line, 10);
+        // apko's checks, at the recipe's position.
+        let err = Recipe::parse_str(
+            &format!("{HEAD}  paths:\n    - path: /srv\n      type: folder\npipeline: []\n"),
+            "r.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("r.yaml:8:13") && err.contains("folder"),
+            "{err}"
+        );
+    }
 }
