@@ -194,11 +194,19 @@ fn builds_run_the_linters_before_writing_anything() {
         recipe("  checks:\n    disabled:\n      - tempdir\n"),
     )
     .unwrap();
-    let out = build(&[]);
+    let out = build(&["--persist-lint-results"]);
     ok(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("warning: tmpfiles: [tempdir]"), "{err}");
     assert!(d.join("packages/x86_64/tmpfiles-1.0.0-r0.apk").is_file());
+    // --persist-lint-results: melange's JSON beside the packages.
+    let saved: serde_json::Value = serde_json::from_slice(
+        &fs::read(d.join("packages/x86_64/lint-tmpfiles-1.0.0-r0.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved["package_name"], "tmpfiles-1.0.0-r0");
+    let linters: Vec<&String> = saved["findings"].as_object().unwrap().keys().collect();
+    assert_eq!(linters, ["tempdir", "usrlocal"]);
     // And the flags choose the sets: nothing required, nothing warned.
     fs::write(d.join("tmpfiles.yaml"), recipe("")).unwrap();
     let out = build(&["--lint-require=", "--lint-warn="]);

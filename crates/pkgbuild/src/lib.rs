@@ -209,6 +209,9 @@ pub struct BuildOptions<'a> {
     pub lint_require: Vec<String>,
     /// Linters whose findings are printed as warnings (`--lint-warn`).
     pub lint_warn: Vec<String>,
+    /// Write each package's findings to `<out>/<arch>/lint-<name>-<version>.json`
+    /// (melange's `--persist-lint-results`).
+    pub persist_lint_results: bool,
 }
 
 /// Where one build spends its time, outside and inside the steps.

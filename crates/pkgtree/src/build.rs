@@ -173,6 +173,7 @@ impl<'a> BuildContext<'a> {
                 .into_iter()
                 .map(String::from)
                 .collect(),
+            persist_lint_results: false,
         }
     }
 

@@ -187,6 +187,10 @@ pub struct PackageBuildArgs {
     /// Linters whose findings are printed as warnings [default: melange's].
     #[arg(long = "lint-warn", value_delimiter = ',')]
     pub lint_warn: Option<Vec<String>>,
+    /// Write each package's lint findings to
+    /// `<out-dir>/<arch>/lint-<name>-<version>.json`.
+    #[arg(long)]
+    pub persist_lint_results: bool,
 }
 
 /// `package keygen`

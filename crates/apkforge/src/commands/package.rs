@@ -268,6 +268,7 @@ pub(crate) fn build_options<'a>(
         lint_warn: linters(args.lint_warn.as_deref(), "--lint-warn", || {
             pkgbuild::lint::default_warn()
         })?,
+        persist_lint_results: args.persist_lint_results,
     })
 }
 

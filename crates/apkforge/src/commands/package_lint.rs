@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{PackageCompileArgs, PackageLintArgs};
-use crate::output::write_atomic;
 
 fn print_finding(f: &pkgbuild::lint::LintFinding) {
     let mut lines = f.message.lines();
@@ -53,34 +52,16 @@ fn print_finding(f: &pkgbuild::lint::LintFinding) {
 
 /// melange's `lint-<name>-<version>.json` with the findings by linter.
 fn persist(args: &PackageLintArgs, arch: &str, report: &pkgbuild::lint::LintReport) -> Result<()> {
-    if report.warnings.is_empty() && report.failures.is_empty() {
-        return Ok(());
-    }
-    let mut findings: std::collections::BTreeMap<&str, Vec<&pkgbuild::lint::LintFinding>> =
-        Default::default();
-    for f in report.warnings.iter().chain(&report.failures) {
-        findings.entry(&f.linter).or_default().push(f);
-    }
-    let json = serde_json::json!({
-        "package_name": report.full_name,
-        "findings": findings,
-    });
-    if report.full_name.contains('/') || report.full_name.starts_with('.') || arch.contains('/') {
+    if arch.contains('/') || arch.starts_with('.') {
         bail!(
             "not writing lint results for `{}` ({arch}): the name would leave `{}`",
             report.full_name,
             args.out_dir.display()
         );
     }
-    let dir = args.out_dir.join(arch);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
-    let path = dir.join(format!("lint-{}.json", report.full_name));
-    write_atomic(
-        &path,
-        0o644,
-        serde_json::to_string_pretty(&json)?.as_bytes(),
-    )?;
-    eprintln!("saved lint results to {}", path.display());
+    if let Some(path) = pkgbuild::lint::persist(report, &args.out_dir.join(arch))? {
+        eprintln!("saved lint results to {}", path.display());
+    }
     Ok(())
 }
 

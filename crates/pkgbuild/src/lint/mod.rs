@@ -322,6 +322,47 @@ pub fn lint_dir(
     )
 }
 
+/// Writes melange's `lint-<full name>.json` (the findings by linter) into
+/// `dir`, when there are findings; returns the file written.
+pub fn persist(report: &LintReport, dir: &Path) -> Result<Option<PathBuf>, PkgBuildError> {
+    if report.warnings.is_empty() && report.failures.is_empty() {
+        return Ok(None);
+    }
+    let mut findings: std::collections::BTreeMap<&str, Vec<&LintFinding>> = Default::default();
+    for f in report.warnings.iter().chain(&report.failures) {
+        findings.entry(&f.linter).or_default().push(f);
+    }
+    let json = serde_json::json!({
+        "package_name": report.full_name,
+        "findings": findings,
+    });
+    let name = format!("lint-{}.json", report.full_name);
+    if report.full_name.contains('/') || report.full_name.starts_with('.') {
+        return Err(PkgBuildError::Lint(format!(
+            "not writing lint results for `{}`: the name would leave `{}`",
+            report.full_name,
+            dir.display()
+        )));
+    }
+    let path = dir.join(name);
+    let work = |source| PkgBuildError::Work {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(work)?;
+    let mut tmp = scratch::file_in(dir, crate::TEMP_PREFIX).map_err(work)?;
+    let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    std::io::Write::write_all(tmp.as_file_mut(), text.as_bytes()).map_err(work)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(work)?;
+    }
+    tmp.persist(&path).map_err(|e| work(e.error))?;
+    Ok(Some(path))
+}
+
 /// Build-time linting, as melange does it before packaging: each
 /// package's `melange-out/<name>` with `opts.lint_require` (minus the
 /// package's `checks.disabled`, which become warnings) and
@@ -363,7 +404,16 @@ pub(crate) fn lint_build(
         }
         let dir = workspace.join("melange-out").join(&name);
         let arch = recipe.arch.apk_name();
-        let report = lint_dir(&name, &dir, value.clone(), Some(arch), &require, &warn)?;
+        let mut report = lint_dir(&name, &dir, value.clone(), Some(arch), &require, &warn)?;
+        if opts.persist_lint_results {
+            report.full_name = format!(
+                "{name}-{}-r{}",
+                recipe.package.version, recipe.package.epoch
+            );
+            if let Some(path) = persist(&report, &opts.out_dir.join(arch))? {
+                log.line(&format!("    saved lint results to {}", path.display()));
+            }
+        }
         for f in &report.warnings {
             log.line(&format!(
                 "    warning: {name}: [{}] {}",
