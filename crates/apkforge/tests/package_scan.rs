@@ -10,6 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::{apkforge, fail, ok};
+use testsupport::{FileServer, ServerOptions};
 
 const RECIPE: &str = "package:
   name: demo
@@ -114,6 +115,13 @@ fn scan_regenerates_pkginfo_and_diffs_it_with_the_packages() {
         d,
     ));
     assert_eq!(only, out[main_at..]);
+    // The same packages from a repository over HTTP.
+    let server = FileServer::start(&d.join("packages"), ServerOptions::default());
+    let remote = ok(&apkforge(
+        &["package", "scan", "demo.yaml", "-r", &server.url],
+        d,
+    ));
+    assert_eq!(remote, out);
     // Nothing differs: no output, success.
     let same = ok(&apkforge(&["package", "scan", "demo.yaml", "--diff"], d));
     assert_eq!(same, "");
@@ -170,6 +178,24 @@ fn scan_regenerates_pkginfo_and_diffs_it_with_the_packages() {
     let err = fail(&apkforge(&["package", "scan", "demo.yaml"], d));
     assert!(
         err.contains("packages/x86_64/demo-extra-1.0.0-r0.apk"),
+        "{err}"
+    );
+    // A remote repository without the subpackage: it is left out, as
+    // melange does; without the main package the scan fails.
+    let out = apkforge(&["package", "scan", "demo.yaml", "-r", &server.url], d);
+    let stdout = ok(&out);
+    assert!(stdout.contains("pkgname = demo\n") && !stdout.contains("demo-extra"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("demo-extra is not scanned"),
+        "{stdout}"
+    );
+    fs::remove_file(d.join("packages/x86_64/demo-1.0.0-r0.apk")).unwrap();
+    let err = fail(&apkforge(
+        &["package", "scan", "demo.yaml", "-r", &server.url],
+        d,
+    ));
+    assert!(
+        err.contains("demo-1.0.0-r0.apk") && err.contains("404"),
         "{err}"
     );
 }

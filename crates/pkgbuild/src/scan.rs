@@ -36,18 +36,24 @@ pub struct Scanned {
 /// of each enabled subpackage (in that order). Fields the recipe does not
 /// decide (size, build date, commit, data hash) come from the package.
 /// With a keyring, each package's signature must verify against it.
+/// With `optional_subpackages`, a subpackage whose file is absent is left
+/// out (melange skips subpackages a remote repository does not have).
 /// Regular files' contents go to numbered files below `scratch`, never to
 /// their own paths.
 pub fn scan(
     recipe: &CompiledRecipe,
     dir: &Path,
     keyring: Option<&Keyring>,
+    optional_subpackages: bool,
     scratch: &Path,
 ) -> Result<Vec<Scanned>, PkgBuildError> {
     let version = crate::emit::full_version(recipe);
     let mut out = Vec::new();
-    for o in crate::emit::outputs(recipe) {
+    for (i, o) in crate::emit::outputs(recipe).into_iter().enumerate() {
         let apk = dir.join(format!("{}-{version}.apk", o.name));
+        if i > 0 && optional_subpackages && !apk.exists() {
+            continue;
+        }
         let bad = |reason: String| PkgBuildError::Output {
             what: apk.display().to_string(),
             reason,

@@ -510,7 +510,8 @@ pub struct PackageScanArgs {
     /// Print only this package's `.PKGINFO`.
     #[arg(short = 'p', long)]
     pub package: Option<String>,
-    /// Repository holding `<arch>/<name>-<version>-r<epoch>.apk`.
+    /// Repository holding `<arch>/<name>-<version>-r<epoch>.apk`: a
+    /// directory or an http(s) URL.
     #[arg(short = 'r', long = "repository-append", default_value = "./packages")]
     pub repository: PathBuf,
     /// Public key the packages' signatures must verify against (not checked

@@ -5,6 +5,7 @@
 //! a difference is printed as a unified diff and fails the command.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -25,10 +26,20 @@ pub fn run(args: &PackageScanArgs) -> Result<ExitCode> {
     let scratch = std::env::temp_dir();
     let mut out = std::io::stdout().lock();
     let mut saw_diff = false;
+    let repo = args.repository.to_string_lossy().into_owned();
+    let remote = repo.starts_with("http://") || repo.starts_with("https://");
     for arch in &archs {
         let recipe = compile_recipe(&args.recipe, Some(arch), &args.pipeline_dirs)?;
-        let dir = args.repository.join(recipe.arch.apk_name());
-        let scanned = pkgbuild::scan(&recipe, &dir, keyring.as_ref(), &scratch)
+        let arch = recipe.arch.apk_name();
+        let downloads;
+        let dir = if remote {
+            downloads = scratch::TempDir::new_in(&scratch, ".apkforge-scan-")?;
+            download(&recipe, &repo, arch, downloads.path())?;
+            downloads.path().to_path_buf()
+        } else {
+            args.repository.join(arch)
+        };
+        let scanned = pkgbuild::scan(&recipe, &dir, keyring.as_ref(), remote, &scratch)
             .with_context(|| format!("scanning the packages of `{}`", args.recipe.display()))?;
         // melange's order: the subpackages, then the main package.
         let (main, subs) = scanned.split_first().context("the recipe builds nothing")?;
@@ -53,6 +64,31 @@ pub fn run(args: &PackageScanArgs) -> Result<ExitCode> {
         bail!("saw diff for {}", args.recipe.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Downloads the recipe's packages from `<repo>/<arch>/` into `dir`; a
+/// subpackage the server does not have is left out, as melange does.
+fn download(recipe: &recipe::CompiledRecipe, repo: &str, arch: &str, dir: &Path) -> Result<()> {
+    let client = apk_repo::HttpClient::new(apk_repo::HttpClient::auth_from_env());
+    let version = format!("{}-r{}", recipe.package.version, recipe.package.epoch);
+    let mut names = vec![recipe.package.name.to_string()];
+    names.extend(recipe.enabled_subpackages().map(|s| s.name.to_string()));
+    for (i, name) in names.iter().enumerate() {
+        let file_name = format!("{name}-{version}.apk");
+        let url = format!("{}/{arch}/{file_name}", repo.trim_end_matches('/'));
+        let path = dir.join(&file_name);
+        let mut file = std::fs::File::create(&path)?;
+        match client.get(&url, None, &mut file) {
+            Ok(_) => {}
+            Err(apk_repo::HttpError::Status { status: 404, .. }) if i > 0 => {
+                eprintln!("warning: {url}: not found; {name} is not scanned");
+                drop(file);
+                std::fs::remove_file(&path)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// `<pkgname>-<pkgver>.apk` from the package's own `.PKGINFO`.
