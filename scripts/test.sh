@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 for pair in tar:tar gzip:gzip runc:runc umoci:umoci skopeo:skopeo busybox:busybox-static \
             podman:podman docker-registry:docker-registry htpasswd:apache2-utils bwrap:bubblewrap \
-            openssl:openssl git:git keytool:openjdk-17-jre-headless curl:curl \
+            openssl:openssl git:git patch:patch keytool:openjdk-17-jre-headless curl:curl \
             qemu-aarch64-static:qemu-user-static; do
   tool="${pair%%:*}" pkg="${pair#*:}"
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$pkg")

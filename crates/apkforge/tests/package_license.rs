@@ -243,6 +243,34 @@ pipeline:
     let err = stderr(&apkforge(&["package", "license-check", "demo.yaml"], d));
     assert!(err.contains("no license differences detected"), "{err}");
 
+    // Patches from the directory named after the recipe are applied (here
+    // one adding an ISC license file).
+    let patched = recipe.replace("name: demo\n", "name: patched\n").replace(
+        "  - runs: mkdir",
+        "  - uses: patch\n    with:\n      patches: add-isc.patch\n  - runs: mkdir",
+    );
+    fs::write(d.join("patched.yaml"), patched).unwrap();
+    fs::create_dir(d.join("patched")).unwrap();
+    let mut diff = format!(
+        "--- /dev/null\n+++ b/LICENSE-ISC\n@@ -0,0 +1,{} @@\n",
+        ISC.lines().count()
+    );
+    for l in ISC.lines() {
+        diff.push_str(&format!("+{l}\n"));
+    }
+    fs::write(d.join("patched/add-isc.patch"), diff).unwrap();
+    let err = stderr(&apkforge(&["package", "license-check", "patched.yaml"], d));
+    assert!(err.contains("  LICENSE-ISC: ISC ("), "{err}");
+    assert!(err.contains("  LICENSE-ISC: ISC not found"), "{err}");
+    // A patch that does not apply is an error naming it.
+    fs::write(
+        d.join("patched/add-isc.patch"),
+        "--- a/LICENSE\n+++ b/LICENSE\n@@ -1,1 +1,1 @@\n-no such line\n+x\n",
+    )
+    .unwrap();
+    let err = fail(&apkforge(&["package", "license-check", "patched.yaml"], d));
+    assert!(err.contains("add-isc.patch does not apply"), "{err}");
+
     // A built package: the sources of its .melange.yaml are fetched again.
     ok(&apkforge(
         &[

@@ -58,13 +58,22 @@ pub fn run(args: &PackageLicenseCheckArgs) -> Result<ExitCode> {
     };
     let (recipe, source_dir) = match input {
         Input::Dir => (None, file.clone()),
-        Input::Recipe => (Some(fetch(file, &workdir)?), workdir.clone()),
+        Input::Recipe => {
+            // As melange: the directory named after the recipe (its
+            // patches) is copied into the sources first.
+            let own = file.with_extension("");
+            if own.is_dir() {
+                copy_dir(&own, &workdir)?;
+            }
+            (Some(fetch(file, &workdir, true)?), workdir.clone())
+        }
         Input::Package => {
             let holder =
                 scratch::TempDir::new_in(&std::env::temp_dir(), ".apkforge-license-check-")?;
             let yaml = holder.path().join(".melange.yaml");
             extract_recipe(file, &yaml)?;
-            (Some(fetch(&yaml, &workdir)?), workdir.clone())
+            // Patches are not in the package: melange skips them too.
+            (Some(fetch(&yaml, &workdir, false)?), workdir.clone())
         }
     };
     let deep = args.scan_type == LicenseScanType::Deep;
@@ -127,12 +136,38 @@ pub fn run(args: &PackageLicenseCheckArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Compiles the recipe and fetches its sources into `workdir`.
-fn fetch(recipe: &Path, workdir: &Path) -> Result<CompiledRecipe> {
+/// Regular files and directories of `src` copied into `dest` (symbolic
+/// links and anything else left out).
+fn copy_dir(src: &Path, dest: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(src).with_context(|| format!("reading `{}`", src.display()))? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let to = dest.join(entry.file_name());
+        if kind.is_dir() {
+            std::fs::create_dir_all(&to)?;
+            copy_dir(&entry.path(), &to)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &to)
+                .with_context(|| format!("copying `{}`", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Compiles the recipe and fetches its sources into `workdir` (applying
+/// its patches with `patches`).
+fn fetch(recipe: &Path, workdir: &Path, patches: bool) -> Result<CompiledRecipe> {
     let compiled = compile_recipe(recipe, None, &[])?;
     let log = StderrLog::new("info")?;
-    pkgbuild::fetch_sources(&compiled, workdir, None, source_date_epoch()?, &log)
-        .with_context(|| format!("fetching the sources of `{}`", recipe.display()))?;
+    pkgbuild::fetch_sources(
+        &compiled,
+        workdir,
+        None,
+        source_date_epoch()?,
+        patches,
+        &log,
+    )
+    .with_context(|| format!("fetching the sources of `{}`", recipe.display()))?;
     Ok(compiled)
 }
 
