@@ -381,6 +381,9 @@ impl<R: BufRead> PackageReader<R> {
     }
 
     /// Checks the signatures against `keyring`: valid when any verifies.
+    /// They are checked over the control member; a package without
+    /// `datahash` is signed over control and data together (see
+    /// [`signed_digest_without_datahash`]).
     pub fn verify_signature(&self, keyring: &Keyring) -> SignatureStatus {
         verify_signatures(&self.signatures, keyring, &self.control_digest)
     }
@@ -468,6 +471,21 @@ impl<R: BufRead> PackageReader<R> {
         }
         Ok(report)
     }
+}
+
+/// The digest apk-tools 2 signs for a package without `datahash`: every
+/// byte after the signature member (`signature_len` bytes, see
+/// [`PackageReader::signature_len`]), control and data members together.
+/// Check it with [`verify_signatures`].
+pub fn signed_digest_without_datahash<R: BufRead>(
+    package: R,
+    signature_len: u64,
+) -> io::Result<RangeDigest> {
+    let mut src = HashingBufReader::new(package);
+    io::copy(&mut (&mut src).take(signature_len), &mut io::sink())?;
+    src.start(true, true);
+    io::copy(&mut src, &mut io::sink())?;
+    Ok(src.finish())
 }
 
 /// Checks signatures over a control (or index) digest.

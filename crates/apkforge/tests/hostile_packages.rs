@@ -11,7 +11,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use apk_format::index_archive::read_index_archive;
-use apk_format::package_write::gzip_encoder;
+use apk_format::package_write::{gzip_encoder, signature_member};
+use apk_format::signing::SigningKey;
 use apk_format::tar_write::{TarHeader, TarKind, TarWriter};
 use flate2::Compression;
 use sha2::{Digest, Sha256};
@@ -175,7 +176,44 @@ fn data_swapped_in_a_package_without_datahash_is_refused() {
     let repo = Repo::new();
     let good = member(&[dir("etc"), file("etc/motd", b"hello\n")], true);
     let evil = member(&[dir("etc"), file("etc/motd", b"owned\n")], true);
-    repo.publish(&[("old", package("old", 6, &good, false))]);
+    // Signed as apk-tools 2 signs a package without datahash: over control
+    // and data together.
+    let key = SigningKey::from_pem("k.rsa", &fs::read(repo.path().join("k.rsa")).unwrap()).unwrap();
+    let unsigned = package("old", 6, &good, false);
+    let sig = key.sign_sha256_digest(&Sha256::digest(&unsigned)).unwrap();
+    let sig_member =
+        signature_member(sig.algorithm.entry_prefix(), &sig.key_name, &sig.bytes, 0).unwrap();
+    repo.publish(&[("old", [sig_member.clone(), unsigned].concat())]);
+    let verify = || {
+        fail(&apkforge(
+            &[
+                "apk",
+                "verify",
+                "-k",
+                "k.rsa.pub",
+                repo.apk_path("old").to_str().unwrap(),
+            ],
+            repo.path(),
+        ))
+    };
+    let err = verify();
+    assert!(!err.contains("signature check failed"), "{err}");
+    let inspect = || {
+        let out = ok(&apkforge(
+            &[
+                "apk",
+                "inspect",
+                "--json",
+                "-k",
+                "k.rsa.pub",
+                repo.apk_path("old").to_str().unwrap(),
+            ],
+            repo.path(),
+        ));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["signature"]["status"].as_str().unwrap().to_string()
+    };
+    assert_eq!(inspect(), "valid");
     let indexed = repo.path().join("repo/x86_64/APKINDEX.tar.gz");
     let checksum_of = |index: &Path| {
         let archive = read_index_archive(std::io::BufReader::new(fs::File::open(index).unwrap()));
@@ -191,7 +229,11 @@ fn data_swapped_in_a_package_without_datahash_is_refused() {
     // Its data member swapped (the control member, and so any signature
     // over it, unchanged): `index` gives it another checksum, as apk-tools 2
     // does for packages without datahash...
-    fs::write(repo.apk_path("old"), package("old", 6, &evil, false)).unwrap();
+    fs::write(
+        repo.apk_path("old"),
+        [sig_member, package("old", 6, &evil, false)].concat(),
+    )
+    .unwrap();
     let reindexed = repo.path().join("other-index.tar.gz");
     repo.index(&reindexed);
     assert_ne!(checksum_of(&reindexed), genuine);
@@ -202,18 +244,14 @@ fn data_swapped_in_a_package_without_datahash_is_refused() {
         err.contains("old-1.0-r0") && err.contains("does not match the index"),
         "{err}"
     );
-    // `apk verify` refuses it too (no datahash to check the data by).
-    let err = fail(&apkforge(
-        &[
-            "apk",
-            "verify",
-            "-k",
-            "k.rsa.pub",
-            repo.apk_path("old").to_str().unwrap(),
-        ],
-        repo.path(),
-    ));
-    assert!(err.contains("datahash"), "{err}");
+    // `apk verify`: the signature no longer matches either (and there is
+    // no datahash to check the data by).
+    let err = verify();
+    assert!(
+        err.contains("signature check failed") && err.contains("no datahash"),
+        "{err}"
+    );
+    assert_eq!(inspect(), "invalid");
 }
 
 #[test]

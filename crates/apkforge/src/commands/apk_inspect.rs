@@ -5,7 +5,10 @@ use std::io::BufReader;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use apk_format::package_read::{DataEntry, EntryKind, PackageReader, SignatureStatus};
+use apk_format::package_read::{
+    DataEntry, EntryKind, PackageReader, SignatureStatus, signed_digest_without_datahash,
+    verify_signatures,
+};
 use apk_format::pkginfo::PkgInfoLine;
 use serde::Serialize;
 
@@ -127,7 +130,18 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
         }
     } else {
         let ring = keyring::load(&args.keys.keyring)?;
-        let status = pkg.verify_signature(&ring);
+        // Without datahash, apk-tools 2 signs control and data together.
+        let status = match pkg.record.datahash {
+            None if !pkg.signatures.is_empty() => {
+                let file = File::open(&args.file)
+                    .with_context(|| format!("opening `{}`", args.file.display()))?;
+                let digest =
+                    signed_digest_without_datahash(BufReader::new(file), pkg.signature_len)
+                        .with_context(|| format!("reading `{}`", args.file.display()))?;
+                verify_signatures(&pkg.signatures, &ring, &digest)
+            }
+            _ => pkg.verify_signature(&ring),
+        };
         SignatureReport {
             status: match &status {
                 SignatureStatus::Valid { .. } => "valid",

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use apk_format::index_archive::read_index_archive;
-use apk_format::package_read::{PackageError, PackageReader, SignatureStatus};
+use apk_format::package_read::{
+    PackageError, PackageReader, SignatureStatus, signed_digest_without_datahash, verify_signatures,
+};
 use apk_format::signing::Keyring;
 
 use crate::cli::VerifyArgs;
@@ -78,7 +80,18 @@ pub fn verify(path: &Path, ring: &Keyring, allow_unsigned: bool) -> Vec<String> 
         Err(pkg_err) => return verify_index(path, ring, allow_unsigned, &pkg_err),
     };
     let mut failures = Vec::new();
-    match pkg.verify_signature(ring) {
+    // Without datahash, apk-tools 2 signs control and data together.
+    let status = match pkg.record.datahash {
+        None if !pkg.signatures.is_empty() => File::open(path)
+            .and_then(|f| signed_digest_without_datahash(BufReader::new(f), pkg.signature_len))
+            .map(|digest| verify_signatures(&pkg.signatures, ring, &digest)),
+        _ => Ok(pkg.verify_signature(ring)),
+    };
+    let status = match status {
+        Ok(status) => status,
+        Err(e) => return vec![format!("cannot read: {e}")],
+    };
+    match status {
         SignatureStatus::Valid { .. } => {}
         SignatureStatus::Unsigned if allow_unsigned => {}
         status => failures.push(format!("signature check failed: {status}")),
