@@ -270,6 +270,34 @@ fn an_elf_of_another_machine_in_a_package_is_a_lint_error() {
         d,
     ));
     assert!(out.contains("right-arm.apk: ok"), "{out}");
+
+    // A build for aarch64 that packages the x86_64 busybox is refused
+    // before anything is written.
+    setup(d);
+    fs::copy(d.join("x86/bin/busybox"), d.join("recipe/x86-busybox")).unwrap();
+    let recipe = fs::read_to_string(d.join("recipe/hello-arch.yaml"))
+        .unwrap()
+        .replace("cp /bin/busybox", "cp x86-busybox");
+    fs::write(d.join("recipe/hello-arch.yaml"), recipe).unwrap();
+    let err = fail(&apkforge(
+        &[
+            "package",
+            "build",
+            "recipe/hello-arch.yaml",
+            "--arch",
+            "aarch64",
+            "--out-dir",
+            "packages",
+            "--apk-cache-dir",
+            "cache",
+        ],
+        d,
+    ));
+    assert!(err.contains("elfmachine"), "{err}");
+    assert!(
+        !d.join("packages/aarch64/hello-arch-1.0.0-r0.apk").exists(),
+        "{err}"
+    );
 }
 
 #[test]
