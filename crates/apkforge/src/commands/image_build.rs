@@ -264,9 +264,15 @@ pub fn run(args: &ImageBuildArgs) -> Result<ExitCode> {
         Output::Tar(_) => out_parent.clone(),
         Output::Stdout => std::env::temp_dir(),
     };
-    let mut beside = vec![work_parent.clone(), out_parent.clone()];
+    // Only the work directory's exact prefix in a shared temp directory;
+    // the output's own temp files where outputs are written.
+    let written: &[&str] = &[crate::output::OUTPUT_TEMP_PREFIX, ".tmp-"];
+    let mut beside = vec![
+        (work_parent.clone(), &[crate::commands::WORK_PREFIX][..]),
+        (out_parent.clone(), written),
+    ];
     if let Output::Layout(dir) = &target {
-        beside.push(dir.join("blobs/sha256"));
+        beside.push((dir.join("blobs/sha256"), written));
     }
     crate::commands::sweep_stale(&beside, Some(&cache_dir(&args.resolve)));
     let work = scratch::TempDir::new_in(&work_parent, crate::commands::WORK_PREFIX)

@@ -102,7 +102,13 @@ pub fn minirootfs(args: &MinirootfsArgs) -> Result<ExitCode> {
         _ => std::path::PathBuf::from("."),
     };
     crate::commands::sweep_stale(
-        std::slice::from_ref(&parent),
+        &[(
+            parent.clone(),
+            &[
+                crate::commands::WORK_PREFIX,
+                crate::output::OUTPUT_TEMP_PREFIX,
+            ][..],
+        )],
         Some(&crate::commands::image_request::cache_dir(&flags)),
     );
     let work = scratch::TempDir::new_in(&parent, crate::commands::WORK_PREFIX)?;

@@ -134,13 +134,13 @@ fn parse_seconds_or_duration(text: &str) -> Option<std::time::Duration> {
 pub const WORK_PREFIX: &str = ".apkforge-build-";
 
 /// Removes what runs killed before they finished left beside outputs (work
-/// directories, results being written, OCI layout temp files) and in the
-/// cache; what live runs are writing is kept ([`scratch::sweep`]).
-pub fn sweep_stale(beside: &[std::path::PathBuf], cache: Option<&std::path::Path>) {
+/// directories, results being written, OCI layout and archive temp files:
+/// the prefixes given with each directory) and in the cache; what live
+/// runs are writing is kept ([`scratch::sweep`]).
+pub fn sweep_stale(beside: &[(std::path::PathBuf, &[&str])], cache: Option<&std::path::Path>) {
     let mut removed = Vec::new();
-    for dir in beside {
-        let prefixes = [WORK_PREFIX, crate::output::OUTPUT_TEMP_PREFIX, ".tmp-"];
-        removed.extend(scratch::sweep(dir, &prefixes).unwrap_or_default());
+    for (dir, prefixes) in beside {
+        removed.extend(scratch::sweep(dir, prefixes).unwrap_or_default());
     }
     if let Some(cache) = cache {
         removed.extend(apk_repo::Cache::new(cache).sweep_stale());
