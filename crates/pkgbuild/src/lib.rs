@@ -290,12 +290,29 @@ pub const TEST_WORK_PREFIX: &str = "apkforge-test-";
 /// environments. Entries of builds still running are kept. Returns what
 /// was removed.
 pub fn sweep_stale(opts: &BuildOptions<'_>, archs: &[&str]) -> Vec<PathBuf> {
+    sweep_stale_in(
+        &opts.work_root,
+        &opts.out_dir,
+        archs,
+        opts.source_cache.as_deref(),
+        &opts.cache_dir,
+    )
+}
+
+/// [`sweep_stale`] for builds with these directories (tree builds).
+pub fn sweep_stale_in(
+    work_root: &Path,
+    out_dir: &Path,
+    archs: &[&str],
+    source_cache: Option<&Path>,
+    cache_dir: &Path,
+) -> Vec<PathBuf> {
     let mut removed = Vec::new();
     let mut sweep = |dir: &Path, prefixes: &[&str]| {
         removed.extend(scratch::sweep(dir, prefixes).unwrap_or_default());
     };
     sweep(
-        &opts.work_root,
+        work_root,
         &[
             WORK_PREFIX,
             TEST_WORK_PREFIX,
@@ -304,13 +321,13 @@ pub fn sweep_stale(opts: &BuildOptions<'_>, archs: &[&str]) -> Vec<PathBuf> {
         ],
     );
     for arch in archs {
-        sweep(&opts.out_dir.join(arch), &[TEMP_PREFIX]);
+        sweep(&out_dir.join(arch), &[TEMP_PREFIX]);
     }
-    if let Some(cache) = &opts.source_cache {
+    if let Some(cache) = source_cache {
         sweep(cache, &[TEMP_PREFIX]);
         sweep(&cache.join("git-checkout"), &[TEMP_PREFIX]);
     }
-    removed.extend(apk_repo::Cache::new(&opts.cache_dir).sweep_stale());
+    removed.extend(apk_repo::Cache::new(cache_dir).sweep_stale());
     removed
 }
 
