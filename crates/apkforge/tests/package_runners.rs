@@ -20,6 +20,9 @@ use testsupport::fixtures;
 /// read it back in the next, and give a file to another owner.
 const PIPELINE: &str = "  - runs: |\n      mkdir -p /usr/local/share/carry\n      echo carried > /usr/local/share/carry/note\n  - runs: |\n      d=${{targets.destdir}}/usr/share/runner\n      mkdir -p $d\n      cat /usr/local/share/carry/note > $d/note\n      cat source.txt > $d/source\n      touch $d/owned && chown 65532:65532 $d/owned\n      ip link | grep -c ': ' > $d/links\n      printf '#!/bin/sh\\necho hi\\n' > $d/hello && chmod 755 $d/hello\n";
 
+/// The tests that count the engine's containers run one at a time.
+static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn setup(d: &Path) {
     let fx = fixtures();
     fs::create_dir(d.join("recipe")).unwrap();
@@ -69,6 +72,7 @@ fn read(d: &Path, apk: &str, member: &str) -> String {
 
 #[test]
 fn docker_and_bubblewrap_runners_make_byte_identical_packages() {
+    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     setup(d);
@@ -214,4 +218,74 @@ fn bubblewrap_without_namespaces_says_why_and_suggests_docker() {
     );
     assert!(err.contains("--runner docker"), "{err}");
     assert!(!d.join("packages/x86_64/runner-1.0.0-r0.apk").exists());
+}
+
+#[test]
+fn a_tree_builds_with_the_docker_runner() {
+    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d);
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tree/good");
+    fs::create_dir(d.join("tree")).unwrap();
+    for e in fs::read_dir(&data).unwrap() {
+        let p = e.unwrap().path();
+        fs::copy(&p, d.join("tree").join(p.file_name().unwrap())).unwrap();
+    }
+    let fx = fixtures();
+    let engine = testsupport::engine::engine();
+    let (repo, key) = (
+        fx.join("alpine-3.19"),
+        fx.join("alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub"),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_apkforge"))
+        .args([
+            "package",
+            "build-tree",
+            "tree",
+            "--runner",
+            "docker",
+            "-j",
+            "2",
+        ])
+        .args([
+            "--signing-key",
+            "test.rsa",
+            "--apk-cache-dir",
+            "cache",
+            "-r",
+        ])
+        .arg(&repo)
+        .arg("-k")
+        .arg(&key)
+        .current_dir(d)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env("DOCKER_HOST", &engine.host)
+        .output()
+        .unwrap();
+    ok(&out);
+    let built = fs::read_dir(d.join("packages/x86_64"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".apk")
+        })
+        .count();
+    assert_eq!(built, 9);
+    // app's step read what lib installed into its environment.
+    assert_eq!(
+        read(d, "packages/x86_64/app-1.0.0-r0.apk", "usr/bin/app-data"),
+        read(d, "packages/x86_64/lib-1.0.0-r0.apk", "usr/lib/lib/data")
+    );
+    let left = common::tool(engine.podman().args([
+        "ps",
+        "-a",
+        "--filter",
+        "label=dev.apkforge.runner",
+        "-q",
+    ]));
+    assert_eq!(left.trim(), "", "containers left behind");
 }

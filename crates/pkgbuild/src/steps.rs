@@ -42,6 +42,13 @@ pub struct StepRunner<'a> {
     pub image: Option<String>,
 }
 
+impl Drop for StepRunner<'_> {
+    /// The build's sandboxes are done with (a runner's containers go).
+    fn drop(&mut self) {
+        self.opts.runner.release(&self.root);
+    }
+}
+
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }

@@ -14,7 +14,8 @@
 //! a non-root user no capabilities, so the build user could neither
 //! `chown` nor write outside the workspace, and files root makes are
 //! packaged as root's, as the build user's are under bubblewrap.
-//! Containers are removed when the runner is dropped.
+//! A build's containers are removed when it ends ([`Runner::release`]),
+//! any left when the runner is dropped.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -30,8 +31,8 @@ use crate::{Outcome, Root, RunSpec, Runner, SandboxError};
 #[derive(Debug)]
 pub struct Docker {
     client: Client,
-    /// Container ids by sandbox.
-    containers: Mutex<HashMap<String, String>>,
+    /// Container ids (and the root they stand for) by sandbox.
+    containers: Mutex<HashMap<String, (Root, String)>>,
 }
 
 fn engine(e: docker_engine::EngineError) -> SandboxError {
@@ -72,7 +73,7 @@ impl Docker {
     fn container(&self, spec: &RunSpec) -> Result<String, SandboxError> {
         let key = Docker::key(spec);
         let mut containers = self.containers.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(id) = containers.get(&key) {
+        if let Some((_, id)) = containers.get(&key) {
             return Ok(id.clone());
         }
         let image = spec.image.as_deref().ok_or_else(|| {
@@ -118,21 +119,28 @@ impl Docker {
             .client
             .create_container(None, &config)
             .map_err(engine)?;
-        containers.insert(key, id.clone());
+        containers.insert(key, (spec.root.clone(), id.clone()));
         drop(containers);
         self.client.start_container(&id).map_err(engine)?;
         Ok(id)
     }
 }
 
+impl Docker {
+    fn remove(&self, id: &str) {
+        // Killed first: the shell waiting as pid 1 ignores the engine's
+        // polite stop and would be waited for.
+        let _ = self.client.kill_container(id);
+        let _ = self.client.remove_container(id);
+    }
+}
+
 impl Drop for Docker {
     fn drop(&mut self) {
-        let containers = self.containers.get_mut().unwrap_or_else(|e| e.into_inner());
-        for id in containers.values() {
-            // Killed first: the shell waiting as pid 1 ignores the engine's
-            // polite stop and would be waited for.
-            let _ = self.client.kill_container(id);
-            let _ = self.client.remove_container(id);
+        let containers =
+            std::mem::take(self.containers.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for (_, id) in containers.values() {
+            self.remove(id);
         }
     }
 }
@@ -172,6 +180,23 @@ impl Runner for Docker {
 
     fn needs_image(&self) -> bool {
         true
+    }
+
+    fn release(&self, root: &Root) {
+        let gone: Vec<String> = {
+            let mut containers = self.containers.lock().unwrap_or_else(|e| e.into_inner());
+            let keys: Vec<String> = containers
+                .iter()
+                .filter(|(_, (r, _))| r == root)
+                .map(|(k, _)| k.clone())
+                .collect();
+            keys.iter()
+                .filter_map(|k| containers.remove(k).map(|(_, id)| id))
+                .collect()
+        };
+        for id in gone {
+            self.remove(&id);
+        }
     }
 
     fn provide_image(

@@ -257,6 +257,11 @@ pub trait Runner: Sync {
     /// A shell command line that enters the sandbox of `spec` by hand
     /// (for a kept failed build).
     fn describe(&self, spec: &RunSpec) -> String;
+    /// The runs over `root` are over (the build ended): what the runner
+    /// keeps for them (a container) can go.
+    fn release(&self, root: &Root) {
+        let _ = root;
+    }
     /// Whether runs take their root from an image ([`RunSpec::image`])
     /// rather than from the root's directory.
     fn needs_image(&self) -> bool {

@@ -468,7 +468,7 @@ pub struct PackageBuildTreeArgs {
     /// Print what would be built and why, build nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Sandbox runner (only `bubblewrap`).
+    /// What runs the steps: `bubblewrap` or `docker`.
     #[arg(long, default_value = "bubblewrap")]
     pub runner: String,
     /// Allow network access in build steps.

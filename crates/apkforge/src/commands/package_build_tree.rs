@@ -18,12 +18,6 @@ use crate::commands::package_tree::{
 pub fn run(args: &PackageBuildTreeArgs) -> Result<ExitCode> {
     let arch = parse_arch(args.arch.as_deref())?;
     crate::commands::package::check_runnable(arch)?;
-    if args.runner != "bubblewrap" {
-        bail!(
-            "--runner `{}` is not available; use bubblewrap",
-            args.runner
-        );
-    }
     let key = signing_key(&args.tree)?;
     require_key(key.as_ref())?;
     let tree = load_tree(&args.tree, arch)?;
@@ -52,8 +46,14 @@ pub fn run(args: &PackageBuildTreeArgs) -> Result<ExitCode> {
     }
     std::fs::create_dir_all(&args.tree.out_dir)
         .with_context(|| format!("creating `{}`", args.tree.out_dir.display()))?;
-    let runner = sandbox::Bubblewrap::default();
-    let mut ctx = context(&args.tree, arch.apk_name(), key.as_ref(), &runner, true)?;
+    let runner = crate::commands::package_runner::runner(&args.runner)?;
+    let mut ctx = context(
+        &args.tree,
+        arch.apk_name(),
+        key.as_ref(),
+        runner.as_ref(),
+        true,
+    )?;
     ctx.network = args.network;
     ctx.debug = args.debug;
     if args.dry_run {
