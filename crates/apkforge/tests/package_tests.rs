@@ -160,3 +160,27 @@ fn a_recipe_without_tests_has_nothing_to_test() {
     ok(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no tests"));
 }
+
+#[test]
+fn tests_run_with_the_docker_runner_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    let engine = testsupport::engine::engine();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apkforge"))
+        .args(test_cmd(&[
+            "--test-package-append",
+            "scanelf",
+            "--runner",
+            "docker",
+        ]))
+        .current_dir(d)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env("DOCKER_HOST", &engine.host)
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok(&out).lines().collect::<Vec<_>>(),
+        ["tests of greet passed", "tests of greet-extra passed"]
+    );
+}
