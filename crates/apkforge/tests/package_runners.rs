@@ -289,3 +289,57 @@ fn a_tree_builds_with_the_docker_runner() {
     ]));
     assert_eq!(left.trim(), "", "containers left behind");
 }
+
+#[test]
+fn containers_of_a_killed_build_are_removed_by_the_next() {
+    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d);
+    let engine = testsupport::engine::engine();
+    let slow = fs::read_to_string(d.join("recipe/runner.yaml"))
+        .unwrap()
+        .replace("pipeline:\n", "pipeline:\n  - runs: sleep 120\n");
+    fs::write(d.join("recipe/slow.yaml"), slow).unwrap();
+    let ours = || {
+        common::tool(engine.podman().args([
+            "ps",
+            "-a",
+            "--filter",
+            "label=dev.apkforge.runner",
+            "-q",
+        ]))
+        .split_whitespace()
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apkforge"))
+        .args(["package", "build", "recipe/slow.yaml", "--runner", "docker"])
+        .args(["--apk-cache-dir", "cache", "--out-dir", "slow"])
+        .current_dir(d)
+        .env("DOCKER_HOST", &engine.host)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let left = loop {
+        let now = ours();
+        if !now.is_empty() {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "no container started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(ours(), left, "the killed build's container is left");
+    // The next build with the Docker runner removes it.
+    ok(&build(
+        d,
+        "packages",
+        &["--runner", "docker"],
+        &[("DOCKER_HOST", &engine.host)],
+    ));
+    assert_eq!(ours(), Vec::<String>::new());
+}

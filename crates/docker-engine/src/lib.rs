@@ -9,8 +9,8 @@
 //! [`Client::remove_image`] for images; for the containers package builds
 //! run their steps in, [`Client::create_container`],
 //! [`Client::start_container`], [`Client::exec`] (create, start with the
-//! output streamed, inspect), [`Client::kill_container`] and
-//! [`Client::remove_container`]. One method per endpoint.
+//! output streamed, inspect), [`Client::kill_container`],
+//! [`Client::remove_container`] and [`Client::list_containers`]. One method per endpoint.
 //!
 //! The socket comes from `DOCKER_HOST` (`unix:///path`), else
 //! `/var/run/docker.sock` ([`Client::from_env`]).
@@ -65,6 +65,9 @@ pub enum EngineError {
         reason: String,
     },
 }
+
+/// A container's labels.
+pub type Labels = serde_json::Map<String, serde_json::Value>;
 
 /// `GET /version`, the fields apkforge uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,6 +192,28 @@ impl Client {
                 request: format!("POST {path}"),
                 reason: "no `Id` in the answer".into(),
             })
+    }
+
+    /// `GET /containers/json?all=true` filtered by `label` (`key=value`):
+    /// each container's id and labels.
+    pub fn list_containers(&self, label: &str) -> Result<Vec<(String, Labels)>, EngineError> {
+        let filters = serde_json::json!({ "label": [label] }).to_string();
+        let path = format!(
+            "/containers/json?all=true&filters={}",
+            escape_query(&filters)
+        );
+        let v = self.json("GET", &path)?;
+        Ok(v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| {
+                        let id = c["Id"].as_str()?.to_string();
+                        let labels = c["Labels"].as_object().cloned().unwrap_or_default();
+                        Some((id, labels))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// `POST /containers/{id}/start`.

@@ -27,6 +27,33 @@ use serde_json::json;
 
 use crate::{Outcome, Root, RunSpec, Runner, SandboxError};
 
+/// The label of the runner's containers.
+const LABEL: &str = "dev.apkforge.runner";
+/// The label naming the process that owns a container:
+/// `<hostname>:<pid>:<start time of the process>`.
+const OWNER: &str = "dev.apkforge.owner";
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// When the process `pid` started (field 22 of `/proc/<pid>/stat`, in
+/// clock ticks since boot): a pid and its start time name one process.
+fn process_start(pid: &str) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: fields after its `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19).map(str::to_string)
+}
+
+fn owner() -> String {
+    let pid = std::process::id().to_string();
+    let start = process_start(&pid).unwrap_or_default();
+    format!("{}:{pid}:{start}", hostname())
+}
+
 /// The Docker runner.
 #[derive(Debug)]
 pub struct Docker {
@@ -55,10 +82,35 @@ impl Docker {
                 "the Docker runner needs a container engine: {e} (set DOCKER_HOST=unix:///path/to/docker.sock, or start podman's with `podman system service --time=0 unix:///path/to/sock`)"
             ))
         })?;
-        Ok(Docker {
+        let docker = Docker {
             client,
             containers: Mutex::new(HashMap::new()),
-        })
+        };
+        docker.sweep();
+        Ok(docker)
+    }
+
+    /// Removes the containers that runs killed before they could clean up
+    /// left: those whose owner (label `dev.apkforge.owner`) is a process
+    /// of this machine that no longer exists.
+    fn sweep(&self) {
+        let Ok(found) = self.client.list_containers(&format!("{LABEL}=docker")) else {
+            return;
+        };
+        let host = hostname();
+        for (id, labels) in found {
+            let Some(owner) = labels.get(OWNER).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let mut parts = owner.rsplitn(3, ':');
+            let (Some(start), Some(pid), Some(on)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if on == host && process_start(pid).as_deref() != Some(start) {
+                self.remove(&id);
+            }
+        }
     }
 
     /// The sandbox a spec runs in: everything fixed at container creation.
@@ -106,7 +158,7 @@ impl Docker {
             "Env": [],
             "Hostname": "apkforge",
             "NetworkDisabled": !spec.network,
-            "Labels": {"dev.apkforge.runner": "docker"},
+            "Labels": {LABEL: "docker", OWNER: owner()},
             "HostConfig": {
                 "Binds": binds,
                 "NetworkMode": if spec.network { "host" } else { "none" },
@@ -312,5 +364,20 @@ impl Runner for Docker {
             root.display()
         ));
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_name_live_processes() {
+        let me = std::process::id().to_string();
+        let start = process_start(&me).expect("our own start time");
+        assert!(start.parse::<u64>().is_ok(), "{start}");
+        assert!(owner().ends_with(&format!(":{me}:{start}")));
+        // A pid beyond the kernel's maximum belongs to no process.
+        assert_eq!(process_start("4194305"), None);
     }
 }
