@@ -15,6 +15,8 @@ for pair in tar:tar gzip:gzip runc:runc umoci:umoci skopeo:skopeo busybox:busybo
   tool="${pair%%:*}" pkg="${pair#*:}"
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# GNU time measures peak memory in the benchmark scripts (smoke run below).
+[ -x /usr/bin/time ] || need_apt+=(time)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=600 update
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${need_apt[@]}"
@@ -66,3 +68,7 @@ export APKFORGE_TEST_DOCKER_HOST="unix://$engine_dir/podman.sock"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# The scale benchmarks at smoke sizes: they generate signed repositories
+# with our `apk pack` and `index`, and apk-tools must install the same
+# files from them (full sizes: docs/BENCHMARKS.md).
+BIN=target/debug/apkforge bash scripts/bench-scale.sh --smoke
