@@ -127,6 +127,9 @@ pub struct Installer {
     pub installed: Vec<Installed>,
     /// Owner names of the package being installed, when it records names.
     names: Option<Vec<(crate::tree::TreePath, String, String)>>,
+    /// The last parent directory an entry of the package being installed
+    /// named, and where it resolved to; see [`Installer::parent_of`].
+    last_parent: Option<(String, String)>,
 }
 
 fn sha1_reader(r: &mut dyn Read) -> io::Result<[u8; 20]> {
@@ -150,6 +153,7 @@ impl Installer {
             tree,
             installed: Vec::new(),
             names: None,
+            last_parent: None,
         }
     }
 
@@ -171,6 +175,7 @@ impl Installer {
             source,
         };
         self.names = src.owners_by_name.then(Vec::new);
+        self.last_parent = None;
         let file = File::open(&src.data_tar).map_err(read_err)?;
         let mut archive = tar::Archive::new(BufReader::with_capacity(256 * 1024, file));
         for entry in archive.entries().map_err(read_err)? {
@@ -217,24 +222,13 @@ impl Installer {
                 reason,
             })
         };
-        let Some(path) = normalize(&raw).map_err(|e| unsafe_path(e.to_string()))? else {
+        let Some(normalized) = normalize(&raw).map_err(|e| unsafe_path(e.to_string()))? else {
             return Ok(()); // the root entry
         };
         let entry_type = entry.header().entry_type();
-        let path = if entry_type == tar::EntryType::Directory {
-            // Directories follow links inside the root, as apko and apk-tools
-            // do (Alpine's `var/run -> /run` with packages that ship
-            // `var/run/ppp/`); a link climbing above the root is an error.
-            self.tree
-                .resolve_parent(&path)
-                .map_err(|e| unsafe_path(e.to_string()))?
-        } else {
-            // Nothing else is ever written through a symlink, absolute or
-            // relative (apk-tools wants a file's directory in its package).
-            self.refuse_through_symlink(&path, "")
-                .map_err(unsafe_path)?;
-            path
-        };
+        let (path, parent_ready) = self
+            .parent_of(&normalized, entry_type == tar::EntryType::Directory)
+            .map_err(unsafe_path)?;
         let mut pax_sha1 = None;
         let mut xattrs = Vec::new();
         if let Some(exts) = entry.pax_extensions()? {
@@ -329,7 +323,7 @@ impl Installer {
             // PAX/GNU metadata entries are consumed by the tar reader.
             _ => return Ok(()),
         };
-        if let Some((parent, _)) = path.rsplit_once('/') {
+        if let Some((parent, _)) = path.rsplit_once('/').filter(|_| !parent_ready) {
             self.tree
                 .mkdir_all(parent, 0o755, mtime)
                 .map_err(|e| match e {
@@ -338,6 +332,9 @@ impl Installer {
                     }
                     e => unsafe_path(e.to_string()),
                 })?;
+            if let Some((raw_parent, _)) = normalized.rsplit_once('/') {
+                self.last_parent = Some((raw_parent.to_string(), parent.to_string()));
+            }
         }
         if let (Some(names), Some((user, group))) = (self.names.as_mut(), owner_names) {
             names.push((crate::tree::TreePath(path.clone()), user, group));
@@ -358,6 +355,10 @@ impl Installer {
         node.xattrs = xattrs;
         node.owner = Some(pkg_index);
         node.sha1 = sha1;
+        if matches!(node.kind, NodeKind::Symlink(_)) {
+            // A new link can change where any parent resolves.
+            self.last_parent = None;
+        }
         self.place(&path, node, owned, package)?;
         Ok(())
     }
@@ -370,6 +371,36 @@ impl Installer {
                 "{what}`{path}` passes through the symlink `{link}` -> `{target}` (nothing is written through a symlink)"
             )),
             None => Ok(()),
+        }
+    }
+
+    /// Where an entry at `path` goes, and whether its parent is known to
+    /// exist as a directory. Directories follow links inside the root, as
+    /// apko and apk-tools do (Alpine's `var/run -> /run` with packages that
+    /// ship `var/run/ppp/`); a link climbing above the root is an error.
+    /// Nothing else is ever written through a symlink, absolute or relative
+    /// (apk-tools wants a file's directory in its package).
+    ///
+    /// Entries of a package come grouped by directory, so the last parent
+    /// is remembered: while one package installs, a directory made (or
+    /// found) by `mkdir_all` stays one (a directory is never replaced, only
+    /// conflicts), and where a parent resolves changes only when a symlink
+    /// is added, which forgets it. A parent that resolved through a link
+    /// is reused only for directories.
+    fn parent_of(&self, path: &str, is_dir: bool) -> Result<(String, bool), String> {
+        if let (Some((raw, name)), Some((last_raw, resolved))) =
+            (path.rsplit_once('/'), &self.last_parent)
+            && raw == last_raw
+            && (is_dir || resolved == last_raw)
+        {
+            return Ok((format!("{resolved}/{name}"), true));
+        }
+        if is_dir {
+            let resolved = self.tree.resolve_parent(path).map_err(|e| e.to_string())?;
+            Ok((resolved, false))
+        } else {
+            self.refuse_through_symlink(path, "")?;
+            Ok((path.to_string(), false))
         }
     }
 

@@ -1,6 +1,7 @@
 //! The in-memory file tree: paths in directory-walk order, file contents
 //! referenced by offset into cached package data rather than held in RAM.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,8 +13,81 @@ pub struct TreePath(pub String);
 
 impl Ord for TreePath {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.0.split('/').cmp(other.0.split('/'))
+        walk_order(&self.0, &other.0)
     }
+}
+
+/// Anything that can be looked up in a map keyed by [`TreePath`] without
+/// building one (a `&str` or a `TreePath`), compared in walk order.
+pub trait PathKey {
+    /// The path.
+    fn path(&self) -> &str;
+}
+
+impl PathKey for TreePath {
+    fn path(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PathKey for &str {
+    fn path(&self) -> &str {
+        self
+    }
+}
+
+impl<'a> Borrow<dyn PathKey + 'a> for TreePath {
+    fn borrow(&self) -> &(dyn PathKey + 'a) {
+        self
+    }
+}
+
+impl Ord for dyn PathKey + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        walk_order(self.path(), other.path())
+    }
+}
+
+impl PartialOrd for dyn PathKey + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for dyn PathKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.path() == other.path()
+    }
+}
+
+impl Eq for dyn PathKey + '_ {}
+
+/// The borrowed key for looking `path` up in a map keyed by [`TreePath`].
+pub fn key<'a>(path: &'a &'a str) -> &'a (dyn PathKey + 'a) {
+    path
+}
+
+/// Compares two clean paths in directory-walk order, as comparing their
+/// `/`-separated components would, but in one pass over the bytes: `/`
+/// ranks below every other byte (a component that is a prefix of another
+/// sorts first), and a path that is a prefix of the other sorts first.
+pub fn walk_order(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let common = a.len().min(b.len());
+    // Skip the shared prefix a word at a time.
+    let mut i = 0;
+    let word = |s: &[u8], i: usize| u64::from_ne_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    while i + 8 <= common && word(a, i) == word(b, i) {
+        i += 8;
+    }
+    while i < common && a[i] == b[i] {
+        i += 1;
+    }
+    if i == common {
+        return a.len().cmp(&b.len());
+    }
+    let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+    rank(a[i]).cmp(&rank(b[i]))
 }
 
 impl PartialOrd for TreePath {
@@ -175,12 +249,12 @@ impl Tree {
 
     /// Looks a node up by exact path (no symlink resolution).
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(&TreePath(path.to_string()))
+        self.nodes.get(key(&path))
     }
 
     /// Mutable lookup.
     pub fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
-        self.nodes.get_mut(&TreePath(path.to_string()))
+        self.nodes.get_mut(key(&path))
     }
 
     /// Inserts or replaces a node. Parents must exist (see [`Tree::mkdir_all`]).
@@ -190,7 +264,7 @@ impl Tree {
 
     /// Removes a node (not its children).
     pub fn remove(&mut self, path: &str) -> Option<Node> {
-        self.nodes.remove(&TreePath(path.to_string()))
+        self.nodes.remove(key(&path))
     }
 
     /// All nodes in walk order.
@@ -402,5 +476,32 @@ mod tests {
         assert_eq!(normalize("./").unwrap(), None);
         let kids: Vec<_> = t.children_of("a").map(|(p, _)| p).collect();
         assert_eq!(kids, vec!["a/b"]);
+    }
+
+    /// The one-pass comparison orders clean paths exactly as comparing
+    /// their components does.
+    #[test]
+    fn walk_order_matches_component_order() {
+        let names = ["a", "b", "a-b", "a.b", "ab", "a0", "\u{e9}", "A", "a~"];
+        let mut paths: Vec<String> = Vec::new();
+        for x in names {
+            paths.push(x.to_string());
+            for y in names {
+                paths.push(format!("{x}/{y}"));
+                for z in ["a", "ab", "b-c"] {
+                    paths.push(format!("{x}/{y}/{z}"));
+                    paths.push(format!("{x}{y}/{z}"));
+                }
+            }
+        }
+        for p in &paths {
+            for q in &paths {
+                assert_eq!(
+                    walk_order(p, q),
+                    p.split('/').cmp(q.split('/')),
+                    "{p} vs {q}"
+                );
+            }
+        }
     }
 }
