@@ -3,6 +3,13 @@
 //! the members are written in order. Concatenated members are one valid
 //! gzip stream (RFC 1952 §2.2) that container tools read as usual; the
 //! output depends only on the input and the level, never on thread count.
+//!
+//! A chunk that does not compress (already compressed or random data) is
+//! stored rather than deflated: a cheap probe deflates a few small samples
+//! at fixed offsets at the fastest level, and when they do not shrink the
+//! chunk is written as stored deflate blocks, which costs a copy and a
+//! CRC. The decision depends only on the chunk's bytes, so the output stays
+//! deterministic.
 
 use std::io::{self, Write};
 
@@ -76,7 +83,34 @@ impl<W: Write> ParallelGzip<W> {
     }
 }
 
+/// Samples the probe deflates, and the size of each.
+const SAMPLES: usize = 8;
+const SAMPLE: usize = 2048;
+
+/// True when deflating `chunk` is worth it: its samples shrink by at least
+/// 2 % at level 1. Chunks no bigger than the samples are always deflated.
+pub fn worth_deflating(chunk: &[u8]) -> bool {
+    if chunk.len() <= SAMPLES * SAMPLE {
+        return true;
+    }
+    let Ok(lvl) = libdeflater::CompressionLvl::new(1) else {
+        return true;
+    };
+    let mut c = libdeflater::Compressor::new(lvl);
+    let mut out = vec![0u8; c.deflate_compress_bound(SAMPLE)];
+    let step = (chunk.len() - SAMPLE) / (SAMPLES - 1);
+    let mut packed = 0;
+    for i in 0..SAMPLES {
+        let at = i * step;
+        packed += c
+            .deflate_compress(&chunk[at..at + SAMPLE], &mut out)
+            .unwrap_or(SAMPLE);
+    }
+    packed * 100 < SAMPLES * SAMPLE * 98
+}
+
 fn gzip_chunk(chunk: &[u8], level: i32) -> io::Result<Vec<u8>> {
+    let level = if worth_deflating(chunk) { level } else { 0 };
     let lvl = libdeflater::CompressionLvl::new(level)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "bad compression level"))?;
     let mut c = libdeflater::Compressor::new(lvl);
@@ -137,5 +171,47 @@ mod tests {
             .read_to_end(&mut back)
             .unwrap();
         assert!(back.is_empty());
+    }
+
+    /// Random data is stored (a few bytes of framing per 64 KiB block),
+    /// text next to it in the same stream is still deflated, and the
+    /// result reads back.
+    #[test]
+    fn incompressible_chunks_are_stored() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let random: Vec<u8> = (0..2 * CHUNK)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let text: Vec<u8> = b"usr/share/doc/readme: some words repeat\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(CHUNK)
+            .collect();
+        assert!(!worth_deflating(&random[..CHUNK]));
+        assert!(worth_deflating(&text));
+        assert!(worth_deflating(&random[..SAMPLE]));
+        let mut data = random.clone();
+        data.extend_from_slice(&text);
+        let mut w = ParallelGzip::new(Vec::new(), 6, 2);
+        w.write_all(&data).unwrap();
+        let out = w.finish().unwrap();
+        // Two stored members (random) plus one small deflated one (text).
+        assert!(
+            out.len() < 2 * CHUNK + 2 * 200 + CHUNK / 50,
+            "{}",
+            out.len()
+        );
+        assert!(out.len() > 2 * CHUNK);
+        let mut back = Vec::new();
+        flate2::read::MultiGzDecoder::new(&out[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data);
     }
 }
