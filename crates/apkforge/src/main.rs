@@ -16,6 +16,11 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // mimalloc commits its arenas eagerly; with transparent huge pages on
+    // (Debian's default), the first touch of each 2 MiB of an arena makes
+    // the kernel clear a whole huge page, and the process keeps it
+    // (docs/BENCHMARKS.md). Best effort: an old kernel just keeps them.
+    let _ = nix::sys::prctl::set_thp_disable(true);
     clean_up_on_signals();
     let args = cli::Cli::parse();
     match commands::run(args) {
