@@ -17,7 +17,10 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     /// Starts writing `path`.
+    /// An existing `path` that is not a regular file (a device, FIFO or
+    /// socket, also through a symbolic link) is refused.
     pub fn create(path: &Path) -> Result<AtomicFile> {
+        scratch::check_replaceable(path)?;
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -47,8 +50,7 @@ impl AtomicFile {
             .as_file()
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .with_context(|| format!("setting permissions of `{}`", path.display()))?;
-        self.tmp
-            .persist(&path)
+        scratch::persist(self.tmp, &path)
             .with_context(|| format!("replacing `{}`", path.display()))?;
         Ok(())
     }

@@ -113,17 +113,117 @@ fn bad_repository_lines_are_named_with_their_config_line() {
     );
 }
 
+/// Is `path` still the FIFO it was made as?
+fn still_fifo(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+}
+
+#[test]
+fn no_command_replaces_a_fifo_given_as_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fifo = d.join("fifo");
+    tool(Command::new("mkfifo").arg(&fifo));
+    fs::write(
+        d.join("apko.yaml"),
+        config(&repo(), &["alpine-baselayout-data"], ""),
+    )
+    .unwrap();
+    fs::create_dir(d.join("files")).unwrap();
+    fs::write(d.join("files/hello"), "hi").unwrap();
+    ok(&apkforge(&["keygen", "key", "--bits", "2048"], d));
+    let pack = [
+        "apk",
+        "pack",
+        "files",
+        "--name",
+        "hello",
+        "--version",
+        "1-r0",
+        "--arch",
+        "x86_64",
+    ];
+    ok(&apkforge(
+        &[&pack[..], &["-o", "hello-1-r0.apk"]].concat(),
+        d,
+    ));
+    let cases: Vec<Vec<&str>> = vec![
+        [&pack[..], &["-o", "fifo"]].concat(),
+        vec!["index", "-o", "fifo", "hello-1-r0.apk"],
+        vec!["package", "index", "-o", "fifo", "hello-1-r0.apk"],
+        vec![
+            "image",
+            "lock",
+            "apko.yaml",
+            "--output",
+            "fifo",
+            "--cache-dir",
+            "cache",
+        ],
+        vec![
+            "image",
+            "build-minirootfs",
+            "apko.yaml",
+            "fifo",
+            "--cache-dir",
+            "cache",
+        ],
+        vec!["sign", "--signing-key", "key.rsa", "fifo"],
+        vec!["package", "sign", "--signing-key", "key.rsa", "fifo"],
+        vec!["package", "sign-index", "--signing-key", "key.rsa", "fifo"],
+    ];
+    for args in cases {
+        let err = fail(&apkforge(&args, d));
+        assert!(
+            err.contains("fifo") && err.contains("FIFO"),
+            "{args:?}: {err}"
+        );
+        assert!(still_fifo(&fifo), "{args:?} replaced the FIFO");
+    }
+    // The key generators refuse any existing file, a FIFO included.
+    fs::rename(&fifo, d.join("k2.rsa.pub")).unwrap();
+    let err = fail(&apkforge(&["keygen", "k2", "--bits", "2048"], d));
+    assert!(err.contains("k2.rsa.pub"), "{err}");
+    assert!(still_fifo(&d.join("k2.rsa.pub")));
+    fs::rename(d.join("k2.rsa.pub"), d.join("k3.pub")).unwrap();
+    let err = fail(&apkforge(
+        &["package", "keygen", "k3", "--key-size", "2048"],
+        d,
+    ));
+    assert!(err.contains("k3.pub"), "{err}");
+    assert!(still_fifo(&d.join("k3.pub")));
+    // image build: an SBOM's name in --sbom-path is a FIFO.
+    fs::create_dir(d.join("sboms")).unwrap();
+    let sbom = d.join("sboms/sbom-x86_64.spdx.json");
+    fs::rename(d.join("k3.pub"), &sbom).unwrap();
+    let err = fail(&apkforge(
+        &[
+            "image",
+            "build",
+            "apko.yaml",
+            "t:latest",
+            "out.tar",
+            "--cache-dir",
+            "cache",
+            "--sbom-path",
+            "sboms",
+        ],
+        d,
+    ));
+    assert!(err.contains("FIFO"), "{err}");
+    assert!(still_fifo(&sbom));
+}
+
 #[test]
 fn output_paths_are_checked_and_never_replaced_unsafely() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cfg = config(&repo(), &["alpine-baselayout-data"], "");
-    // A FIFO and a device are refused.
+    // A FIFO is refused.
     tool(Command::new("mkfifo").arg(d.join("fifo")));
     let err = fail(&build(d, &cfg, "fifo", &[]));
     assert!(err.contains("is a FIFO"), "{err}");
-    let err = fail(&build(d, &cfg, "/dev/null", &[]));
-    assert!(err.contains("is a device"), "{err}");
     // A directory that is not an OCI layout is refused and left alone.
     fs::create_dir(d.join("notes")).unwrap();
     fs::write(d.join("notes/todo.txt"), "keep me").unwrap();

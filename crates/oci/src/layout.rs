@@ -72,9 +72,9 @@ pub(crate) fn temp_file_in(dir: &Path) -> Result<NamedTempFile, OciError> {
 
 /// Renames a finished temporary file to `target`.
 pub(crate) fn persist(tmp: NamedTempFile, target: &Path) -> Result<(), OciError> {
-    tmp.persist(target)
+    scratch::persist(tmp, target)
         .map(drop)
-        .map_err(|e| write_err(target)(e.error))
+        .map_err(write_err(target))
 }
 
 /// Writes `bytes` to `target` through a temporary file.

@@ -352,13 +352,19 @@ pub fn emit_all(
     }
     // Only once every package is written do any of them take their names:
     // a failure above leaves no package behind.
+    // A name that is a device, FIFO or socket fails before any is renamed.
+    for (_, _, package) in &pending {
+        scratch::check_replaceable(&package.path).map_err(|e| PkgBuildError::Output {
+            what: package.path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    }
     let mut emitted = Vec::new();
     for (tmp, checksum, package) in pending {
-        tmp.persist(&package.path)
-            .map_err(|e| PkgBuildError::Output {
-                what: package.path.display().to_string(),
-                reason: e.error.to_string(),
-            })?;
+        scratch::persist(tmp, &package.path).map_err(|e| PkgBuildError::Output {
+            what: package.path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         log.line(&format!(
             "==> wrote {} ({checksum})",
             package.path.display()
@@ -436,6 +442,6 @@ pub fn add_to_index(
         std::os::unix::fs::PermissionsExt::from_mode(0o644),
     )
     .map_err(|e| err(e.to_string()))?;
-    tmp.persist(&path).map_err(|e| err(e.error.to_string()))?;
+    scratch::persist(tmp, &path).map_err(|e| err(e.to_string()))?;
     Ok(path)
 }

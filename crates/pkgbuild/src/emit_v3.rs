@@ -101,6 +101,6 @@ pub fn update_index(
         .map_err(|e| err(e.to_string()))?;
     let mut tmp = scratch::file_in(dir, crate::TEMP_PREFIX).map_err(|e| err(e.to_string()))?;
     std::io::Write::write_all(tmp.as_file_mut(), &bytes).map_err(|e| err(e.to_string()))?;
-    tmp.persist(&path).map_err(|e| err(e.error.to_string()))?;
+    scratch::persist(tmp, &path).map_err(|e| err(e.to_string()))?;
     Ok(path)
 }

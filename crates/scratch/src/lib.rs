@@ -112,6 +112,52 @@ pub fn file_in(dir: &Path, prefix: &str) -> io::Result<tempfile::NamedTempFile> 
     Err(lost_race(dir))
 }
 
+/// What a non-regular file is, for messages: `a FIFO`, `a device`,
+/// `a socket`, `a directory`; `None` for a regular file.
+pub fn special_kind(file_type: fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_file() {
+        None
+    } else if file_type.is_fifo() {
+        Some("a FIFO")
+    } else if file_type.is_char_device() || file_type.is_block_device() {
+        Some("a device")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else if file_type.is_dir() {
+        Some("a directory")
+    } else {
+        Some("not a regular file")
+    }
+}
+
+/// Refuses an output path a temp file must not be renamed over: one that
+/// exists (through symbolic links) and is not a regular file. Replacing a
+/// device node, FIFO or socket would break whatever else uses it; the
+/// error names the path and what it is. A missing path is fine.
+pub fn check_replaceable(path: &Path) -> io::Result<()> {
+    match fs::metadata(path) {
+        Ok(m) => match special_kind(m.file_type()) {
+            None => Ok(()),
+            Some(kind) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "`{}` is {kind}, not a regular file; refusing to replace it with an output",
+                    path.display()
+                ),
+            )),
+        },
+        Err(_) => Ok(()),
+    }
+}
+
+/// Renames the finished temp file `tmp` to `target`, after
+/// [`check_replaceable`] (checked again as late as possible).
+pub fn persist(tmp: tempfile::NamedTempFile, target: &Path) -> io::Result<File> {
+    check_replaceable(target)?;
+    tmp.persist(target).map_err(|e| e.error)
+}
+
 /// A temp directory `PREFIX<random>` in `dir`, locked by this process while
 /// the value lives, removed (recursively) when it is dropped and on
 /// SIGINT/SIGTERM.
@@ -329,5 +375,27 @@ mod tests {
         assert!(!live_file.path().exists());
         assert!(!live_dir.path().exists());
         assert!(kept_path.exists());
+    }
+
+    #[test]
+    fn outputs_never_replace_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let tmp = file_in(dir.path(), ".t-").unwrap();
+        let err = persist(tmp, &fifo).unwrap_err();
+        assert!(err.to_string().contains("is a FIFO"), "{err}");
+        assert!(special_kind(fifo.symlink_metadata().unwrap().file_type()) == Some("a FIFO"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        assert!(check_replaceable(&link).is_err());
+        let plain = dir.path().join("plain");
+        assert!(check_replaceable(&plain).is_ok());
+        persist(file_in(dir.path(), ".t-").unwrap(), &plain).unwrap();
+        assert!(check_replaceable(&plain).is_ok());
     }
 }

@@ -131,17 +131,7 @@ fn output_target(out: &Path) -> Result<Output> {
             Ok(Output::Tar(path))
         }
         Ok(m) => {
-            use std::os::unix::fs::FileTypeExt;
-            let t = m.file_type();
-            let kind = if t.is_fifo() {
-                "a FIFO"
-            } else if t.is_char_device() || t.is_block_device() {
-                "a device"
-            } else if t.is_socket() {
-                "a socket"
-            } else {
-                "not a regular file"
-            };
+            let kind = scratch::special_kind(m.file_type()).unwrap_or("not a regular file");
             bail!(
                 "`{}` is {kind}; the output must be a file, an OCI layout directory or `-` for standard output",
                 out.display()

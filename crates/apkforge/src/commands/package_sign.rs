@@ -14,6 +14,7 @@ pub fn run(args: &PackageSignArgs) -> Result<ExitCode> {
     let key = load_signing_key(&args.signing_key)?;
     // Every file must be a package before any is touched.
     for path in &args.packages {
+        scratch::check_replaceable(path)?;
         let file = File::open(path).with_context(|| format!("opening `{}`", path.display()))?;
         PackageReader::new(BufReader::new(file))
             .with_context(|| format!("`{}` is not a package", path.display()))?;

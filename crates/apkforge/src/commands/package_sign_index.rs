@@ -12,6 +12,7 @@ use crate::output::write_atomic;
 
 pub fn run(args: &PackageSignIndexArgs) -> Result<ExitCode> {
     let path = &args.index;
+    scratch::check_replaceable(path)?;
     let bytes = std::fs::read(path).with_context(|| format!("reading `{}`", path.display()))?;
     let index = read_index_archive(&bytes[..])
         .with_context(|| format!("`{}` is not a repository index", path.display()))?;

@@ -25,6 +25,8 @@ pub fn run(args: &SignArgs) -> Result<ExitCode> {
 }
 
 pub(crate) fn sign_file(path: &Path, key: &SigningKey) -> Result<()> {
+    // Signed in place: a device, FIFO or socket is neither read nor replaced.
+    scratch::check_replaceable(path)?;
     let open = || File::open(path).with_context(|| format!("opening `{}`", path.display()));
     // An index has no .PKGINFO; try the file as a package first.
     match PackageReader::new(BufReader::new(open()?)) {

@@ -476,6 +476,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
+    scratch::check_replaceable(path)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

@@ -359,7 +359,7 @@ pub fn persist(report: &LintReport, dir: &Path) -> Result<Option<PathBuf>, PkgBu
             .set_permissions(std::fs::Permissions::from_mode(0o644))
             .map_err(work)?;
     }
-    tmp.persist(&path).map_err(|e| work(e.error))?;
+    scratch::persist(tmp, &path).map_err(work)?;
     Ok(Some(path))
 }
 
