@@ -343,3 +343,37 @@ fn containers_of_a_killed_build_are_removed_by_the_next() {
     ));
     assert_eq!(ours(), Vec::<String>::new());
 }
+
+#[test]
+fn a_step_past_the_timeout_is_stopped_in_its_container() {
+    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d);
+    let engine = testsupport::engine::engine();
+    let slow = fs::read_to_string(d.join("recipe/runner.yaml"))
+        .unwrap()
+        .replace("pipeline:\n", "pipeline:\n  - runs: sleep 120\n");
+    fs::write(d.join("recipe/runner.yaml"), slow).unwrap();
+    let started = std::time::Instant::now();
+    let err = fail(&build(
+        d,
+        "packages",
+        &["--runner", "docker", "--timeout", "2s"],
+        &[("DOCKER_HOST", &engine.host)],
+    ));
+    assert!(
+        err.contains("step `sleep 120` was stopped: the build exceeded its timeout of 2s"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert!(!d.join("packages/x86_64/runner-1.0.0-r0.apk").exists());
+    let left = common::tool(engine.podman().args([
+        "ps",
+        "-a",
+        "--filter",
+        "label=dev.apkforge.runner",
+        "-q",
+    ]));
+    assert_eq!(left.trim(), "", "containers left behind");
+}
