@@ -377,3 +377,26 @@ fn a_step_past_the_timeout_is_stopped_in_its_container() {
     ]));
     assert_eq!(left.trim(), "", "containers left behind");
 }
+
+#[test]
+fn network_is_the_hosts_when_asked() {
+    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d);
+    let engine = testsupport::engine::engine();
+    ok(&build(
+        d,
+        "packages",
+        &["--runner", "docker", "--network"],
+        &[("DOCKER_HOST", &engine.host)],
+    ));
+    let host_links = fs::read_dir("/sys/class/net").unwrap().count();
+    assert!(host_links > 1, "the host has only loopback");
+    let links = read(
+        d,
+        "packages/x86_64/runner-1.0.0-r0.apk",
+        "usr/share/runner/links",
+    );
+    assert_eq!(links, host_links.to_string());
+}
