@@ -185,7 +185,9 @@ impl PkgInfo {
         Ok(r)
     }
 
-    /// Builds a `.PKGINFO` from metadata, in the order melange writes it.
+    /// Builds a `.PKGINFO` from metadata, in the order melange writes it:
+    /// one `depend`, `provides` and `replaces` line per atom, then
+    /// `install_if` as one space-separated line (abuild's form).
     /// `datahash` is written when the record has one.
     pub fn from_record(r: &PackageRecord, generator_comment: Option<&str>) -> PkgInfo {
         let mut p = PkgInfo::default();
@@ -218,8 +220,10 @@ impl PkgInfo {
         for d in &r.replaces {
             p.push("replaces", d.to_string());
         }
-        for d in &r.install_if {
-            p.push("install_if", d.to_string());
+        // One line, atoms separated by spaces, as abuild writes it (melange
+        // writes none); apk-tools reads every atom of the line.
+        if !r.install_if.is_empty() {
+            p.push("install_if", crate::dependency::join(&r.install_if));
         }
         if let Some(k) = r.provider_priority {
             p.push("provider_priority", k.to_string());

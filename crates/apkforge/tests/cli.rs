@@ -423,3 +423,71 @@ fn bad_signing_key_fails_before_writing() {
     ));
     assert!(err.contains("/nonexistent/x.apk"), "{err}");
 }
+
+#[test]
+fn pkginfo_lists_install_if_on_one_line_and_each_dependency_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("tree/usr/share/doc/hello")).unwrap();
+    fs::write(d.join("tree/usr/share/doc/hello/README"), "hi\n").unwrap();
+    ok(&apkforge(
+        &[
+            "apk",
+            "pack",
+            "tree",
+            "-o",
+            "hello-doc-1.0-r0.apk",
+            "--name",
+            "hello-doc",
+            "--version",
+            "1.0-r0",
+            "--arch",
+            "x86_64",
+            "--depend",
+            "hello=1.0-r0",
+            "--depend",
+            "so:libc.musl-x86_64.so.1",
+            "--provides",
+            "hello-docs=1.0-r0",
+            "--install-if",
+            "hello=1.0-r0",
+            "--install-if",
+            "docs",
+        ],
+        d,
+    ));
+    let out = std::process::Command::new("tar")
+        .args(["-xzOf", "hello-doc-1.0-r0.apk", ".PKGINFO"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let pkginfo = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = pkginfo.lines().collect();
+    assert!(
+        lines.contains(&"install_if = hello=1.0-r0 docs"),
+        "{pkginfo}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("install_if")).count(),
+        1,
+        "{pkginfo}"
+    );
+    assert!(lines.contains(&"depend = hello=1.0-r0"), "{pkginfo}");
+    assert!(
+        lines.contains(&"depend = so:libc.musl-x86_64.so.1"),
+        "{pkginfo}"
+    );
+    assert!(lines.contains(&"provides = hello-docs=1.0-r0"), "{pkginfo}");
+    // The index carries every atom of the line.
+    ok(&apkforge(
+        &["index", "-o", "APKINDEX.tar.gz", "hello-doc-1.0-r0.apk"],
+        d,
+    ));
+    let out = std::process::Command::new("tar")
+        .args(["-xzOf", "APKINDEX.tar.gz", "APKINDEX"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\ni:hello=1.0-r0 docs\n"), "{text}");
+}

@@ -62,6 +62,10 @@ pub struct PackArgs {
     /// Provided name (repeatable), e.g. `cmd:hello=1.0-r0`.
     #[arg(long = "provides", value_name = "ATOM")]
     pub provides: Vec<String>,
+    /// Install automatically once all of these are installed (repeatable),
+    /// e.g. `hello=1.0-r0` and `docs`.
+    #[arg(long = "install-if", value_name = "ATOM")]
+    pub install_if: Vec<String>,
     /// Control script as NAME=FILE, e.g. `.post-install=./post.sh` (repeatable).
     #[arg(long = "script", value_name = "NAME=FILE")]
     pub scripts: Vec<String>,

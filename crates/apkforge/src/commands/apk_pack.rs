@@ -99,6 +99,7 @@ pub fn run(args: &PackArgs) -> Result<ExitCode> {
         origin: Some(args.origin.clone().unwrap_or_else(|| args.name.clone())),
         depends: atoms(&args.depends, "depend")?,
         provides: atoms(&args.provides, "provides")?,
+        install_if: atoms(&args.install_if, "install-if")?,
         ..Default::default()
     };
     let entries = tree_from_dir(&args.dir)?;
