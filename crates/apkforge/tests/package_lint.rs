@@ -217,3 +217,58 @@ fn builds_run_the_linters_before_writing_anything() {
         "{err}"
     );
 }
+
+#[test]
+fn build_tree_passes_the_lint_flags_to_each_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let fx = fixtures();
+    fs::create_dir(d.join("tree")).unwrap();
+    fs::write(
+        d.join("tree/tmpfiles.yaml"),
+        format!(
+            "package:\n  name: tmpfiles\n  version: 1.0.0\n  epoch: 0\n  description: test\n  copyright:\n    - license: MIT\nenvironment:\n  contents:\n    keyring:\n      - {fx}/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub\n    repositories:\n      - {fx}/alpine-3.19\n    packages:\n      - busybox\npipeline:\n  - runs: |\n      mkdir -p ${{{{targets.destdir}}}}/tmp\n      echo x > ${{{{targets.destdir}}}}/tmp/leftover\n",
+            fx = fx.display()
+        ),
+    )
+    .unwrap();
+    ok(&apkforge(&["keygen", "test", "--bits", "2048"], d));
+    let build_tree = |extra: &[&str]| {
+        let mut args = vec![
+            "package",
+            "build-tree",
+            "tree",
+            "--signing-key",
+            "test.rsa",
+            "--apk-cache-dir",
+            "apkcache",
+        ];
+        args.extend_from_slice(extra);
+        apkforge(&args, d)
+    };
+    // An unknown linter is refused before anything is built.
+    let err = fail(&build_tree(&["--lint-warn", "nosuch"]));
+    assert!(
+        err.contains("--lint-warn: unknown linter `nosuch`"),
+        "{err}"
+    );
+    // melange's defaults: tempdir is required, so the build fails.
+    fail(&build_tree(&[]));
+    let log = fs::read_to_string(d.join("packages/x86_64/buildlogs/tmpfiles.log")).unwrap();
+    assert!(log.contains("required linters failed"), "{log}");
+    assert!(!d.join("packages/x86_64/tmpfiles-1.0.0-r0.apk").exists());
+    // With tempdir only a warning, it builds and the findings are saved.
+    ok(&build_tree(&[
+        "--lint-require=",
+        "--lint-warn",
+        "tempdir",
+        "--persist-lint-results",
+    ]));
+    assert!(d.join("packages/x86_64/tmpfiles-1.0.0-r0.apk").is_file());
+    let saved: serde_json::Value = serde_json::from_slice(
+        &fs::read(d.join("packages/x86_64/lint-tmpfiles-1.0.0-r0.json")).unwrap(),
+    )
+    .unwrap();
+    let linters: Vec<&String> = saved["findings"].as_object().unwrap().keys().collect();
+    assert_eq!(linters, ["tempdir"]);
+}

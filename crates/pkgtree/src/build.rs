@@ -41,6 +41,12 @@ pub struct BuildContext<'a> {
     pub work_root: PathBuf,
     /// Accept unsigned indexes.
     pub ignore_signatures: bool,
+    /// Linters whose findings fail a build (default: melange's required set).
+    pub lint_require: Vec<String>,
+    /// Linters whose findings are warnings (default: melange's).
+    pub lint_warn: Vec<String>,
+    /// Write each package's lint findings beside it.
+    pub persist_lint_results: bool,
     /// Settings that are part of every recipe's inputs.
     pub settings: Settings,
     /// Resolves build environments.
@@ -127,6 +133,15 @@ impl<'a> BuildContext<'a> {
             debug: false,
             work_root: std::env::temp_dir(),
             ignore_signatures: false,
+            lint_require: pkgbuild::lint::default_required()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            lint_warn: pkgbuild::lint::default_warn()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            persist_lint_results: false,
             settings,
             started: Instant::now(),
             index: Mutex::new(None),
@@ -165,15 +180,9 @@ impl<'a> BuildContext<'a> {
             strip_origin_name: false,
             v3: false,
             sbom: pkgbuild::SbomOptions::default(),
-            lint_require: pkgbuild::lint::default_required()
-                .into_iter()
-                .map(String::from)
-                .collect(),
-            lint_warn: pkgbuild::lint::default_warn()
-                .into_iter()
-                .map(String::from)
-                .collect(),
-            persist_lint_results: false,
+            lint_require: self.lint_require.clone(),
+            lint_warn: self.lint_warn.clone(),
+            persist_lint_results: self.persist_lint_results,
         }
     }
 

@@ -478,6 +478,16 @@ pub struct PackageBuildTreeArgs {
     /// print how to enter it.
     #[arg(long)]
     pub debug: bool,
+    /// Linters whose findings fail a build [default: melange's required set].
+    #[arg(long = "lint-require", value_delimiter = ',')]
+    pub lint_require: Option<Vec<String>>,
+    /// Linters whose findings are printed as warnings [default: melange's].
+    #[arg(long = "lint-warn", value_delimiter = ',')]
+    pub lint_warn: Option<Vec<String>>,
+    /// Write each package's lint findings to
+    /// `<out-dir>/<arch>/lint-<name>-<version>.json`.
+    #[arg(long)]
+    pub persist_lint_results: bool,
 }
 
 /// `package bump`

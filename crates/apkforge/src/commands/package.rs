@@ -303,7 +303,7 @@ pub(crate) fn check_runnable(arch: BuildArch) -> Result<()> {
 /// The linters a flag names (empty names dropped: `--lint-require=`
 /// turns them all off), or melange's defaults; unknown names are refused
 /// before anything is built.
-fn linters(
+pub(crate) fn linters(
     flag: Option<&[String]>,
     name: &str,
     default: impl Fn() -> Vec<&'static str>,

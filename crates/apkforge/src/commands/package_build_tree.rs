@@ -11,12 +11,19 @@ use pkgtree::plan::State;
 use pkgtree::{Blocker, Events, Graph, Order, Outcome, RunOptions};
 
 use crate::cli::PackageBuildTreeArgs;
+use crate::commands::package::linters;
 use crate::commands::package_tree::{
     LoadedTree, context, load_tree, parse_arch, problems_error, require_key, signing_key,
 };
 
 pub fn run(args: &PackageBuildTreeArgs) -> Result<ExitCode> {
     let arch = parse_arch(args.arch.as_deref())?;
+    let lint_require = linters(args.lint_require.as_deref(), "--lint-require", || {
+        pkgbuild::lint::default_required()
+    })?;
+    let lint_warn = linters(args.lint_warn.as_deref(), "--lint-warn", || {
+        pkgbuild::lint::default_warn()
+    })?;
     crate::commands::package::check_runnable(arch)?;
     let key = signing_key(&args.tree)?;
     require_key(key.as_ref())?;
@@ -56,6 +63,9 @@ pub fn run(args: &PackageBuildTreeArgs) -> Result<ExitCode> {
     )?;
     ctx.network = args.network;
     ctx.debug = args.debug;
+    ctx.lint_require = lint_require;
+    ctx.lint_warn = lint_warn;
+    ctx.persist_lint_results = args.persist_lint_results;
     if args.dry_run {
         let plan = pkgtree::plan::plan(&ctx, &tree.graph, &tree.order);
         print_plan(&tree, &plan);
