@@ -277,3 +277,35 @@ fn interactive_opens_a_shell_in_the_failed_steps_sandbox() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_package_sbom_is_never_written_through_a_link_the_steps_made() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::write(d.join("victim.txt"), "keep").unwrap();
+    fs::create_dir(d.join("hostdir")).unwrap();
+    let cases = [
+        (
+            format!(
+                "  - runs: |\n      mkdir -p ${{{{targets.destdir}}}}/var/lib/db/sbom\n      ln -s {} ${{{{targets.destdir}}}}/var/lib/db/sbom/esc-1.0.0-r0.spdx.json\n",
+                d.join("victim.txt").display()
+            ),
+            "var/lib/db/sbom/esc-1.0.0-r0.spdx.json` in the package is a symbolic link",
+        ),
+        (
+            format!(
+                "  - runs: |\n      mkdir -p ${{{{targets.destdir}}}}/var/lib/db\n      ln -s {} ${{{{targets.destdir}}}}/var/lib/db/sbom\n",
+                d.join("hostdir").display()
+            ),
+            "var/lib/db/sbom` in the package is a symbolic link",
+        ),
+    ];
+    for (pipeline, want) in cases {
+        fs::write(d.join("esc.yaml"), recipe("esc", "", &pipeline)).unwrap();
+        let err = fail(&build(d, "esc.yaml", "out", &[]));
+        assert!(err.contains(want), "{err}");
+        assert_eq!(fs::read_to_string(d.join("victim.txt")).unwrap(), "keep");
+        assert_eq!(fs::read_dir(d.join("hostdir")).unwrap().count(), 0);
+        assert!(!d.join("out/x86_64/esc-1.0.0-r0.apk").exists());
+    }
+}

@@ -210,6 +210,63 @@ pub(crate) fn record(
     })
 }
 
+/// Writes a package's SBOM to `var/lib/db/sbom/<file>` under `content`,
+/// the tree the build's steps made. Nothing there is followed: a
+/// directory on the way that is a symbolic link or not a directory, or a
+/// file of that name that is not a regular file, is refused (written
+/// through, a link would put the document anywhere on the host).
+fn write_package_sbom(
+    content: &Path,
+    package: &str,
+    file: &str,
+    doc: &[u8],
+) -> Result<(), PkgBuildError> {
+    let refuse = |path: &Path, what: &str| PkgBuildError::Output {
+        what: format!("the SBOM of {package}"),
+        reason: format!(
+            "`{}` in the package is {what}; the package's SBOM is written there",
+            path.strip_prefix(content).unwrap_or(path).display()
+        ),
+    };
+    let work = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PkgBuildError::Work { path, source }
+    };
+    let mut dir = content.to_path_buf();
+    for part in ["var", "lib", "db", "sbom"] {
+        dir.push(part);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(m) if m.file_type().is_symlink() => return Err(refuse(&dir, "a symbolic link")),
+            Ok(_) => return Err(refuse(&dir, "not a directory")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&dir).map_err(work(&dir))?;
+            }
+            Err(e) => return Err(work(&dir)(e)),
+        }
+    }
+    let path = dir.join(file);
+    if let Ok(m) = std::fs::symlink_metadata(&path)
+        && !m.is_file()
+    {
+        let what = if m.file_type().is_symlink() {
+            "a symbolic link"
+        } else {
+            scratch::special_kind(m.file_type()).unwrap_or("not a regular file")
+        };
+        return Err(refuse(&path, what));
+    }
+    let mut tmp = scratch::file_in(&dir, crate::TEMP_PREFIX).map_err(work(&dir))?;
+    std::io::Write::write_all(tmp.as_file_mut(), doc).map_err(work(&path))?;
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .map_err(work(&path))?;
+    tmp.persist(&path).map_err(|e| work(&path)(e.error))?;
+    Ok(())
+}
+
 /// Packages the main package and every enabled subpackage.
 pub fn emit_all(
     recipe: &CompiledRecipe,
@@ -250,8 +307,6 @@ pub fn emit_all(
         let record = record(&o, recipe, arch, opts.strip_origin_name, found)?;
         // The package's own SBOM, where melange puts it (apko composes image
         // SBOMs from these).
-        let sbom_dir = content.join("var/lib/db/sbom");
-        let sbom_path = sbom_dir.join(format!("{}-{version}.spdx.json", o.name));
         let sbom_doc = crate::sbom_doc::document(
             recipe,
             &o.name,
@@ -260,12 +315,12 @@ pub fn emit_all(
             &apk_repo::time::rfc3339(opts.source_date_epoch),
             workspace,
         )?;
-        std::fs::create_dir_all(&sbom_dir)
-            .and_then(|()| std::fs::write(&sbom_path, sbom_doc))
-            .map_err(|source| PkgBuildError::Work {
-                path: sbom_path.clone(),
-                source,
-            })?;
+        write_package_sbom(
+            &content,
+            &o.name,
+            &format!("{}-{version}.spdx.json", o.name),
+            sbom_doc.as_ref(),
+        )?;
         let caps = capabilities(&o.name, o.setcap)?;
         let tree = crate::content::package_tree(&content, &owners, &caps).map_err(|reason| {
             PkgBuildError::Output {
