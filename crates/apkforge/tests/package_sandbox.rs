@@ -309,3 +309,40 @@ fn the_package_sbom_is_never_written_through_a_link_the_steps_made() {
         assert!(!d.join("out/x86_64/esc-1.0.0-r0.apk").exists());
     }
 }
+
+#[test]
+fn build_logs_given_as_fifos_are_refused_not_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::write(
+        d.join("good.yaml"),
+        recipe(
+            "good",
+            "",
+            "  - runs: mkdir -p ${{targets.destdir}}/usr/share/good\n",
+        ),
+    )
+    .unwrap();
+    let fifo = |name: &str| {
+        let status = Command::new("mkfifo").arg(d.join(name)).status().unwrap();
+        assert!(status.success());
+    };
+    let is_fifo = |name: &str| {
+        use std::os::unix::fs::FileTypeExt;
+        fs::symlink_metadata(d.join(name))
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    };
+    fifo("packages.log");
+    let err = fail(&build(d, "good.yaml", "out", &["--create-build-log"]));
+    assert!(
+        err.contains("packages.log") && err.contains("FIFO"),
+        "{err}"
+    );
+    assert!(is_fifo("packages.log"));
+    fifo("deps.x86_64");
+    let err = fail(&build(d, "good.yaml", "out", &["--dependency-log", "deps"]));
+    assert!(err.contains("deps.x86_64") && err.contains("FIFO"), "{err}");
+    assert!(is_fifo("deps.x86_64"));
+}

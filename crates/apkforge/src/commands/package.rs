@@ -428,6 +428,8 @@ fn build_one(
             text.push_str(&format!("{}|{origin}|{}|{}\n", r.arch, r.name, r.version));
         }
         use std::io::Write as _;
+        // Appended to, never replaced; but a FIFO would block the run.
+        scratch::check_replaceable(Path::new("packages.log"))?;
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
