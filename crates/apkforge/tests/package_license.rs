@@ -295,3 +295,30 @@ pipeline:
     assert!(err.contains("  LICENSE: MIT ("), "{err}");
     assert!(err.contains("no license differences detected"), "{err}");
 }
+
+#[test]
+fn the_recipe_directory_is_never_copied_into_a_fifo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::write(d.join("r.yaml"), "package:\n  name: r\n").unwrap();
+    fs::create_dir(d.join("r")).unwrap();
+    fs::write(d.join("r/fix.patch"), "patch\n").unwrap();
+    fs::create_dir(d.join("wd")).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(d.join("wd/fix.patch"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let err = fail(&apkforge(
+        &["package", "license-check", "r.yaml", "--workdir", "wd"],
+        d,
+    ));
+    assert!(err.contains("fix.patch") && err.contains("FIFO"), "{err}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        fs::symlink_metadata(d.join("wd/fix.patch"))
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+}

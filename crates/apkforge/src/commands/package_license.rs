@@ -147,6 +147,7 @@ fn copy_dir(src: &Path, dest: &Path) -> Result<()> {
             std::fs::create_dir_all(&to)?;
             copy_dir(&entry.path(), &to)?;
         } else if kind.is_file() {
+            scratch::check_replaceable(&to)?;
             std::fs::copy(entry.path(), &to)
                 .with_context(|| format!("copying `{}`", entry.path().display()))?;
         }
