@@ -22,14 +22,49 @@ fn main() -> ExitCode {
     // (docs/BENCHMARKS.md). Best effort: an old kernel just keeps them.
     let _ = nix::sys::prctl::set_thp_disable(true);
     clean_up_on_signals();
+    quiet_on_closed_stdout();
     let args = cli::Cli::parse();
     match commands::run(args) {
         Ok(code) => code,
+        Err(err) if closed_pipe(&err) => ExitCode::from(CLOSED_PIPE),
         Err(err) => {
             output::print_error(&err);
             ExitCode::FAILURE
         }
     }
+}
+
+/// The status a shell shows for a program ended by SIGPIPE (128 + 13), as
+/// apko and coreutils end when the reader of their output goes away
+/// (`apkforge image show-packages c.yaml | head -1`).
+const CLOSED_PIPE: u8 = 141;
+
+/// Whether an error comes from writing to a pipe nobody reads any more.
+fn closed_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Rust ignores SIGPIPE, so `println!` to a closed pipe panics. Such a
+/// panic ends the process quietly with [`CLOSED_PIPE`]; any other panic is
+/// reported as before.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
+            scratch::remove_all();
+            std::process::exit(i32::from(CLOSED_PIPE));
+        }
+        default(info);
+    }));
 }
 
 /// On SIGINT, SIGTERM or SIGHUP, removes the temp files and directories

@@ -116,3 +116,52 @@ fn workdir_log_level_and_completion() {
             .current_dir(tmp.path()),
     );
 }
+
+/// A reader that goes away (`apkforge ... | head -1`) ends the command
+/// quietly with the status of a SIGPIPE death (141), as apko and coreutils
+/// end: no panic message, no error text.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let repo = fixtures().join("alpine-3.19");
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "contents:\n  keyring: [{}]\n  repositories: [{}]\n  packages: [alpine-base]\narchs: [x86_64]\n",
+            fixtures()
+                .join("alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub")
+                .display(),
+            repo.display()
+        ),
+    )
+    .unwrap();
+    let apk = repo.join("x86_64/busybox-1.36.1-r15.apk");
+    for args in [
+        vec!["apk", "inspect", apk.to_str().unwrap()],
+        vec![
+            "image",
+            "show-packages",
+            cfg.to_str().unwrap(),
+            "--cache-dir",
+            "cache",
+        ],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_apkforge"))
+            .args(&args)
+            .current_dir(tmp.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before the command writes anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
