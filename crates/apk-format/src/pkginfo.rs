@@ -232,7 +232,14 @@ impl PkgInfo {
             p.push("replaces_priority", k.to_string());
         }
         if !r.triggers.is_empty() {
-            p.push("triggers", r.triggers.join(" "));
+            // Each path followed by a space, as melange writes it (apk-tools
+            // and apko split on spaces and skip the empty rest).
+            let mut line = String::new();
+            for t in &r.triggers {
+                line.push_str(t);
+                line.push(' ');
+            }
+            p.push("triggers", line);
         }
         if let Some(h) = &r.datahash {
             p.push("datahash", h);

@@ -289,7 +289,8 @@ fn elf_binary_gets_alpines_so_depends_and_cmd_provides() {
     };
     assert_eq!(field("depend"), vec!["so:libc.musl-x86_64.so.1"]);
     assert_eq!(field("provides"), vec!["cmd:scanelf=1.3.7-r2"]);
-    assert_eq!(field("triggers"), vec!["/usr/bin"]);
+    // As melange writes it: each path followed by a space.
+    assert_eq!(field("triggers"), vec!["/usr/bin "]);
     let scripts: Vec<&str> = v["scripts"]
         .as_array()
         .unwrap()

@@ -346,3 +346,30 @@ fn build_logs_given_as_fifos_are_refused_not_replaced() {
     assert!(err.contains("deps.x86_64") && err.contains("FIFO"), "{err}");
     assert!(is_fifo("deps.x86_64"));
 }
+
+#[test]
+fn pkginfo_triggers_line_is_written_as_melange_writes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::write(
+        d.join("trig.yaml"),
+        recipe(
+            "trig",
+            "  scriptlets:\n    trigger:\n      paths:\n        - /usr/lib\n        - /usr/share/trig\n      script: |\n        #!/bin/sh\n        true\n",
+            "  - runs: mkdir -p ${{targets.destdir}}/usr/share/trig\n",
+        ),
+    )
+    .unwrap();
+    ok(&build(d, "trig.yaml", "out", &[]));
+    let out = Command::new("tar")
+        .args(["-xzOf", "out/x86_64/trig-1.0.0-r0.apk", ".PKGINFO"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let pkginfo = String::from_utf8(out.stdout).unwrap();
+    // One line, each path followed by a space.
+    assert!(
+        pkginfo.contains("\ntriggers = /usr/lib /usr/share/trig \ndatahash = "),
+        "{pkginfo}"
+    );
+}
