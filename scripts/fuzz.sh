@@ -4,13 +4,14 @@
 #   scripts/fuzz.sh TARGET [SECONDS]
 #
 # TARGET is one of: version apkindex installed pkginfo package adb_package
-# adb_index.
+# adb_index lock recipe image_config.
 # SECONDS defaults to 600. Works on the stable toolchain: cargo-fuzz needs
 # nightly flags, which RUSTC_BOOTSTRAP=1 unlocks.
 #
 # Environment:
 #   FUZZ_SANITIZER  cargo-fuzz sanitizer: none (default) or address
-#   FIXTURES        fixture root (default: ../shared/fixtures next to the repo)
+#   FIXTURES        fixture root (default: $APKFORGE_FIXTURES, else
+#                   ../shared/fixtures next to the repo)
 #   FUZZ_ARGS       extra libFuzzer arguments, appended last
 #
 # The corpus (fuzz/corpus/TARGET) and crash artifacts (fuzz/artifacts/TARGET)
@@ -18,7 +19,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 TARGET [SECONDS]  (TARGET: version apkindex installed pkginfo package adb_package adb_index)" >&2
+    echo "usage: $0 TARGET [SECONDS]  (TARGET: version apkindex installed pkginfo package adb_package adb_index lock recipe image_config)" >&2
     exit 2
 }
 
@@ -26,7 +27,7 @@ usage() {
 target=$1
 seconds=${2:-600}
 case $target in
-    version | apkindex | installed | pkginfo | package | adb_package | adb_index) ;;
+    version | apkindex | installed | pkginfo | package | adb_package | adb_index | lock | recipe | image_config) ;;
     *) usage ;;
 esac
 case $seconds in
@@ -34,7 +35,7 @@ case $seconds in
 esac
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-fixtures=${FIXTURES:-$(dirname "$repo")/shared/fixtures}
+fixtures=${FIXTURES:-${APKFORGE_FIXTURES:-$(dirname "$repo")/shared/fixtures}}
 alpine=$fixtures/alpine-3.19/x86_64
 v3=$fixtures/alpine-3.19-v3
 fuzz=$repo/fuzz
@@ -108,6 +109,31 @@ seed() {
             inflate_adb "$apk" >"$corpus/$name.raw"
         done
         ;;
+    lock)
+        local f
+        for f in "$fixtures"/apko-testdata/internal/cli/testdata/*.lock.json; do
+            cp "$f" "$corpus/seed-$(basename "$f")"
+            chmod u+w "$corpus/seed-$(basename "$f")"
+        done
+        ;;
+    recipe)
+        # The 40 smallest Wolfi recipes and melange's test recipes: small
+        # inputs fuzz faster, and they still use most of the schema.
+        local f
+        for f in $(ls -S -r "$fixtures"/wolfi-os/recipes/*.yaml | head -n 40) \
+            $(find "$fixtures/apko-testdata" -name '*.melange.yaml' -o -name melange.yaml); do
+            cp "$f" "$corpus/seed-$(basename "$f")"
+            chmod u+w "$corpus/seed-$(basename "$f")"
+        done
+        ;;
+    image_config)
+        local f
+        for f in "$fixtures"/apko-examples/*.yaml \
+            $(find "$fixtures/apko-testdata" -name '*.yaml' ! -name '*melange*'); do
+            cp "$f" "$corpus/seed-$(basename "$f")"
+            chmod u+w "$corpus/seed-$(basename "$f")"
+        done
+        ;;
     adb_index)
         local f
         for f in "$v3"/x86_64/Packages.adb "$v3"/v2-index/x86_64/Packages.adb; do
@@ -138,11 +164,14 @@ case $target in
     pkginfo) dict=-dict=$fuzz/dict/pkginfo.dict ;;
 esac
 
-cd "$fuzz"
-# -jobs=1 -workers=1: one fuzzing process on one core; libFuzzer writes its
-# log to fuzz-0.log in the current directory and only a summary to stderr.
+# Run from the target's artifact directory, so that two targets can run at
+# once: -jobs=1 -workers=1 (one fuzzing process on one core) makes
+# libFuzzer write its log to fuzz-0.log in the current directory and only a
+# summary to stderr.
+cd "$fuzz/artifacts/$target"
+rm -f fuzz-0.log
 # shellcheck disable=SC2086
-RUSTC_BOOTSTRAP=1 cargo fuzz run -s "${FUZZ_SANITIZER:-none}" "$target" "$corpus" -- \
+RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir "$fuzz" -s "${FUZZ_SANITIZER:-none}" "$target" "$corpus" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -jobs=1 -workers=1 -artifact_prefix="$fuzz/artifacts/$target/" \
     $dict ${FUZZ_ARGS:-} && status=0 || status=$?

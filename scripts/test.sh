@@ -72,3 +72,6 @@ cargo test --workspace
 # with our `apk pack` and `index`, and apk-tools must install the same
 # files from them (full sizes: docs/BENCHMARKS.md).
 BIN=target/debug/apkforge bash scripts/bench-scale.sh --smoke
+# Every fuzz target for a short, bounded time (cargo-fuzz on the stable
+# toolchain through RUSTC_BOOTSTRAP=1; docs/FUZZING.md).
+bash scripts/fuzz-smoke.sh 20
