@@ -80,3 +80,19 @@ pub struct BuildOptions {
     /// Build exactly the packages of this lock file.
     pub lock: Option<crate::lock::Lock>,
 }
+
+impl BuildRequest {
+    /// The requested packages as dependency atoms (`contents.packages`),
+    /// each checked strictly; the first that does not parse is the error.
+    pub fn world(&self) -> Result<Vec<apk_format::Dependency>, crate::BuildError> {
+        self.packages
+            .iter()
+            .map(|a| {
+                apk_format::Dependency::parse_strict(a).map_err(|source| crate::BuildError::Atom {
+                    atom: a.clone(),
+                    source,
+                })
+            })
+            .collect()
+    }
+}

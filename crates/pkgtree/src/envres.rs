@@ -124,16 +124,7 @@ impl EnvResolver {
                 }
             }
         };
-        let world: Vec<Dependency> = req
-            .packages
-            .iter()
-            .map(|a| {
-                Dependency::parse_strict(a).map_err(|source| BuildError::Atom {
-                    atom: a.clone(),
-                    source,
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let world = req.world()?;
         let mut set = set.lock().unwrap_or_else(|e| e.into_inner());
         let RepoSet {
             client,

@@ -47,17 +47,7 @@ pub fn resolve_on(
     .map(|l| RepoLine::parse(l))
     .collect();
     check_repositories(req)?;
-    let world: Vec<Dependency> = req
-        .packages
-        .iter()
-        .map(|a| {
-            Dependency::parse_strict(a).map_err(|source| BuildError::Atom {
-                atom: a.clone(),
-                source,
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let mut world = world;
+    let mut world = req.world()?;
     for pins in base.values() {
         for p in pins {
             let atom = format!("{}={}", p.name, p.version);
