@@ -501,9 +501,24 @@ fn interrupted_runs_resume_with_what_is_not_done() {
         ],
         d,
     ));
+    // Temp files a killed run left (among the packages and the build
+    // records) are removed by the next run; a file that only looks like
+    // one stays.
+    let stale = [
+        d.join("packages/x86_64/.tmp-AAAAAAAAAAAA"),
+        d.join("packages/x86_64/.inputs/.tmp-BBBBBBBBBBBB"),
+    ];
+    let not_ours = d.join("packages/x86_64/.inputs/.tmp-mine");
+    for f in stale.iter().chain([&not_ours]) {
+        fs::write(f, "left over").unwrap();
+    }
     // Resumed: only slow and what comes after it are built.
     fs::write(d.join("good/slow/delay"), "0").unwrap();
     let out = ok(&t.build_tree(&["good"]));
+    for f in &stale {
+        assert!(!f.exists(), "{} was not swept", f.display());
+    }
+    assert!(not_ours.exists());
     let mut want = all("up to date");
     want.push(("slow", "built"));
     for (n, r) in want.iter_mut() {

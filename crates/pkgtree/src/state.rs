@@ -68,12 +68,17 @@ pub fn read_record(out_dir: &Path, arch: &str, name: &str) -> Option<BuildRecord
 pub fn write_record(out_dir: &Path, arch: &str, record: &BuildRecord) -> std::io::Result<()> {
     let dir = records_dir(out_dir, arch);
     std::fs::create_dir_all(&dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    let mut tmp = scratch::file_in(&dir, pkgbuild::TEMP_PREFIX)?;
     let json = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
     std::io::Write::write_all(tmp.as_file_mut(), &json)?;
-    tmp.persist(record_path(out_dir, arch, &record.name))
-        .map_err(|e| e.error)?;
+    scratch::persist(tmp, &record_path(out_dir, arch, &record.name))?;
     Ok(())
+}
+
+/// Removes the temp files that interrupted runs left among the build
+/// records of `arch` (those no live process holds); returns their paths.
+pub fn sweep_stale_records(out_dir: &Path, arch: &str) -> Vec<PathBuf> {
+    scratch::sweep(&records_dir(out_dir, arch), &[pkgbuild::TEMP_PREFIX]).unwrap_or_default()
 }
 
 /// The packages of a repository index: name → (version, checksum).

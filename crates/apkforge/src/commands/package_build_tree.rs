@@ -71,13 +71,18 @@ pub fn run(args: &PackageBuildTreeArgs) -> Result<ExitCode> {
         print_plan(&tree, &plan);
         return Ok(ExitCode::SUCCESS);
     }
-    crate::commands::report_swept(&pkgbuild::sweep_stale_in(
+    let mut swept = pkgbuild::sweep_stale_in(
         &ctx.work_root,
         &ctx.out_dir,
         &[arch.apk_name()],
         ctx.source_cache.as_deref(),
         &ctx.cache_dir,
+    );
+    swept.extend(pkgtree::state::sweep_stale_records(
+        &ctx.out_dir,
+        arch.apk_name(),
     ));
+    crate::commands::report_swept(&swept);
     let started = Instant::now();
     let progress = Progress::new(&tree.graph, std::io::stderr().is_terminal());
     let outcomes = pkgtree::run(
