@@ -87,6 +87,7 @@ fn forbidden_edges_are_absent() {
             "pkgbuild",
             "recipe",
             "sandbox",
+            "scratch",
             "hex",
             "serde",
             "serde_json",
