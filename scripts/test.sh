@@ -27,6 +27,11 @@ fi
 # sandbox roots that do not hold it). Once per boot; kept if present.
 binfmt=/proc/sys/fs/binfmt_misc
 [ -e "$binfmt/status" ] || mount -t binfmt_misc binfmt_misc "$binfmt"
+# A registration without the F flag (interpreter opened at exec time) fails
+# inside sandbox roots: replace it.
+if [ -e "$binfmt/qemu-aarch64" ] && ! grep -q '^flags:.*F' "$binfmt/qemu-aarch64"; then
+  echo -1 >"$binfmt/qemu-aarch64"
+fi
 if [ ! -e "$binfmt/qemu-aarch64" ]; then
   printf '%s' ':qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64-static:F' \
     >"$binfmt/register"
