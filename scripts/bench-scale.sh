@@ -12,6 +12,11 @@
 #           against `apk index`
 #   resolve a 20-package world over that index: `image show-packages`
 #           against `apk add --simulate`
+#   resolve-alpine
+#           the 41-atom world of the apk-solve tests (plus ifupdown-ng, see
+#           bench_resolve_alpine) over the real Alpine 3.19 main + community
+#           indexes of the fixtures (23,030 packages): `image show-packages`
+#           against `apk add --simulate`; both must choose the same packages
 #
 # Usage: scripts/bench-scale.sh [--smoke] [WORKLOAD...]   (default: all)
 #   RUNS=N (default 5), FILES=50000 PKGS=20 BIG_MB=256 INDEX_PKGS=50000,
@@ -36,7 +41,7 @@ else
   big_mb="${BIG_MB:-256}" index_pkgs="${INDEX_PKGS:-50000}"
 fi
 workloads=("$@")
-[ "${#workloads[@]}" -gt 0 ] || workloads=(files big index resolve)
+[ "${#workloads[@]}" -gt 0 ] || workloads=(files big index resolve resolve-alpine)
 fixtures="${APKFORGE_FIXTURES:-$(pwd)/../shared/fixtures}"
 fixtures="$(cd "$fixtures" && pwd)"
 if [ -z "${BIN:-}" ]; then
@@ -104,15 +109,15 @@ chmod +x "$apk"
 
 key="$inputs/bench.rsa"
 [ -f "$key" ] || (cd "$inputs" && "$bin" keygen bench --bits 2048 >/dev/null)
-# A fresh apk-tools target on tmpfs that trusts our key.
+# A fresh apk-tools target on tmpfs that trusts our key (or the keys named).
 fresh_target() {
   rm -rf "$shm/root"
   mkdir -p "$shm/root/etc/apk/keys"
-  cp "$key.pub" "$shm/root/etc/apk/keys/"
+  cp "${@:-$key.pub}" "$shm/root/etc/apk/keys/"
 }
 # The same, with an empty installed database (apk --simulate cannot make one).
 fresh_db() {
-  fresh_target
+  fresh_target "$@"
   "$apk" add --root "$shm/root" --initdb --no-network --quiet --repositories-file /dev/null
 }
 apk_add=("$apk" add --root "$shm/root" --initdb --no-network --no-cache --no-progress --quiet
@@ -283,12 +288,49 @@ bench_resolve() {
   fi
 }
 
+# The world of crates/apk-solve/tests/data/big-world.txt over the Alpine
+# 3.19 snapshot. ifupdown-ng is named because alpine-base depends on the
+# virtual ifupdown-any: apk-tools then installs ifupdown-ng (and its
+# install_if ifupdown-ng-iproute2), apko's resolution busybox-ifupdown.
+bench_resolve_alpine() {
+  local snap="$fixtures/alpine-3.19-snapshot" keys=("$fixtures"/alpine-keys/*.rsa.pub) names
+  read -r -a names <<<"$(tr '\n' ' ' <crates/apk-solve/tests/data/big-world.txt) ifupdown-ng"
+  printf 'contents:\n  keyring: [%s]\n  repositories: [%s, %s]\n  packages: [%s]\narchs: [x86_64]\n' \
+    "$(
+      IFS=,
+      echo "${keys[*]}"
+    )" "$snap/main" "$snap/community" "$(
+      IFS=,
+      echo "${names[*]}"
+    )" >"$work/alpine.yaml"
+  local label="resolve-alpine: ${#names[@]} names over 23,030 packages"
+  measure "$label, apkforge" "" -- \
+    "$bin" image show-packages "$work/alpine.yaml" --cache-dir "$work/resolve-cache"
+  local simulate=("$apk" add --root "$shm/root" --simulate --no-network --no-cache --no-progress
+    --repositories-file /dev/null -X "$snap/main" -X "$snap/community")
+  measure "$label, apk-tools" "fresh_db $(printf '%q ' "${keys[@]}")" -- \
+    "${simulate[@]}" --quiet "${names[@]}"
+  local ours theirs
+  ours=$("$bin" image show-packages "$work/alpine.yaml" --cache-dir "$work/resolve-cache" \
+    --format '{{ .Name }}-{{ .Version }}' | sort)
+  fresh_db "${keys[@]}"
+  theirs=$("${simulate[@]}" "${names[@]}" |
+    sed -n 's/^([0-9]*\/[0-9]*) Installing \([^ ]*\) (\(.*\))$/\1-\2/p' | sort)
+  if [ "$ours" != "$theirs" ] || [ -z "$ours" ]; then
+    echo "bench-scale: resolve-alpine: apkforge and apk-tools chose different packages:" >&2
+    diff <(echo "$ours") <(echo "$theirs") >&2 || true
+    exit 1
+  fi
+  echo "resolve-alpine: both tools chose the same $(echo "$ours" | wc -l) packages"
+}
+
 echo "bench-scale: $(date -u +%F), runs=$runs, $("$bin" --version), $("$apk" --version | head -1)"
 for w in "${workloads[@]}"; do
   case "$w" in
     files | big | index | resolve) "bench_$w" ;;
+    resolve-alpine) bench_resolve_alpine ;;
     *)
-      echo "bench-scale: unknown workload $w (files, big, index, resolve)" >&2
+      echo "bench-scale: unknown workload $w (files, big, index, resolve, resolve-alpine)" >&2
       exit 2
       ;;
   esac
