@@ -246,3 +246,63 @@ fn silent_registry_times_out_before_the_build() {
     let n = server.connections();
     assert!((2..=6).contains(&n), "{n} connections:\n{err}");
 }
+
+/// A recipe whose only step clones `repo` (busybox environment from the
+/// fixtures, so nothing else touches the network).
+fn clone_recipe(dir: &Path, repo: &str) {
+    let fx = fixtures();
+    fs::write(
+        dir.join("clone.yaml"),
+        format!(
+            "package:\n  name: clone\n  version: 1.0.0\n  epoch: 0\n  description: test\n  copyright:\n    - license: MIT\nenvironment:\n  contents:\n    keyring:\n      - {fx}/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub\n    repositories:\n      - {fx}/alpine-3.19\n    packages:\n      - busybox\npipeline:\n  - uses: git-checkout\n    with:\n      repository: {repo}\n      branch: main\n      max-retries: 1\n      initial-backoff: 0\n",
+            fx = fx.display()
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn git_checkout_from_a_server_that_never_answers_stops_at_the_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let build = |extra: &[&str]| {
+        let mut args = vec![
+            "package",
+            "build",
+            "clone.yaml",
+            "--out-dir",
+            "out",
+            "--apk-cache-dir",
+            "apkcache",
+        ];
+        args.extend_from_slice(extra);
+        run(d, &args, &[])
+    };
+    // Silent: git's transfer stalls for the --http-timeout, each attempt.
+    let server = Server::start(silent);
+    let repo = format!("http://{}/demo.git", server.host);
+    clone_recipe(d, &repo);
+    let (out, took) = build(&["--http-timeout", "1s"]);
+    let err = fail(&out);
+    assert!(
+        err.contains(&format!("git-checkout of {repo}")) && err.contains("after 2 attempts"),
+        "{err}"
+    );
+    assert!(took < BOUND, "took {took:?}:\n{err}");
+    assert_eq!(server.connections(), 2);
+    // Never silent for long, never done: stopped at the --http-deadline,
+    // and no retry starts past it.
+    let server = Server::start(trickle);
+    let repo = format!("http://{}/demo.git", server.host);
+    clone_recipe(d, &repo);
+    let (out, took) = build(&["--http-timeout", "2s", "--http-deadline", "3s"]);
+    let err = fail(&out);
+    assert!(
+        err.contains(&format!("git-checkout of {repo}"))
+            && err.contains("was stopped after 3 s, the network deadline (--http-deadline)"),
+        "{err}"
+    );
+    assert!(took < BOUND, "took {took:?}:\n{err}");
+    assert_eq!(server.connections(), 1);
+    assert!(!d.join("out/x86_64/clone-1.0.0-r0.apk").exists());
+}

@@ -14,8 +14,8 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -137,29 +137,74 @@ impl<'a> Request<'a> {
     }
 }
 
-/// Runs `git` in `dir` with none of the host user's configuration.
+/// Runs `git` in `dir` with none of the host user's configuration, within
+/// the process's network time limits ([`apk_repo::Timeouts`], the command
+/// line's `--http-timeout` and `--http-deadline`): an HTTP transfer that
+/// stays silent for the stall limit fails (git's low-speed limit), and a
+/// command still running at the deadline is killed, whatever the transport.
 fn git(dir: &Path, home: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String, String> {
-    let out = Command::new("git")
+    let limits = apk_repo::Timeouts::process_default();
+    let mut child = Command::new("git")
         .args(args)
         .current_dir(dir)
         .env("HOME", home)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_HTTP_LOW_SPEED_LIMIT", "1")
+        .env(
+            "GIT_HTTP_LOW_SPEED_TIME",
+            limits.stall.as_secs().max(1).to_string(),
+        )
         .env("LC_ALL", "C")
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| format!("cannot run `git` ({e}); git-checkout needs git on the host"))?;
-    if out.status.success() {
-        return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() >= limits.deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`git {}` was stopped after {} s, the network deadline (--http-deadline)",
+                    args.join(" "),
+                    limits.deadline.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("`git {}`: {e}", args.join(" "))),
+        }
+    };
+    let out = stdout.join().unwrap_or_default();
+    let err = stderr.join().unwrap_or_default();
+    if status.success() {
+        return Ok(String::from_utf8_lossy(&out).trim().to_string());
     }
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&err);
     let said: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     Err(format!(
         "`git {}` failed: {}",
         args.join(" "),
         said[said.len().saturating_sub(3)..].join("; ")
     ))
+}
+
+/// Reads a child's pipe to its end on a thread of its own.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    })
 }
 
 /// Checks out the repository `with` describes into `dest` (a host
@@ -251,10 +296,16 @@ fn clone(req: &Request<'_>, work: &Path, home: &Path, log: &dyn Log) -> Result<(
     let mut wait = req.backoff;
     let mut attempt = 0;
     let parent = work.parent().unwrap_or(work);
+    // Retries stop at the network deadline, as HTTP downloads' do.
+    let deadline = apk_repo::Timeouts::process_default().deadline;
+    let started = Instant::now();
     loop {
         match git(parent, home, &args, &[]) {
             Ok(_) => break,
-            Err(e) if attempt >= req.retries => {
+            Err(e)
+                if attempt >= req.retries
+                    || started.elapsed() + Duration::from_secs(wait) >= deadline =>
+            {
                 return Err(if attempt == 0 {
                     e
                 } else {
