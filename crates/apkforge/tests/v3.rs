@@ -286,6 +286,35 @@ fn v3_repository_forms_and_commands() {
         err.contains("Packages.adb") && err.contains("failed signature verification"),
         "{err}"
     );
+
+    // The index limits apply to Packages.adb as to APKINDEX.tar.gz.
+    let limited = |var: &str, value: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_apkforge"))
+            .args([
+                "image",
+                "show-packages",
+                "ndx.yaml",
+                "--cache-dir",
+                "cache3",
+            ])
+            .current_dir(d)
+            .env(var, value)
+            .output()
+            .unwrap()
+    };
+    let err = fail(&limited("APKFORGE_INDEX_MAX_ENTRIES", "10"));
+    assert!(
+        err.contains("alpine-3.19-v3/x86_64/Packages.adb")
+            && err.contains("more than 10, the limit for indexes"),
+        "{err}"
+    );
+    let err = fail(&limited("APKFORGE_INDEX_MAX_BYTES", "4096"));
+    assert!(
+        err.contains("alpine-3.19-v3/x86_64/Packages.adb")
+            && err.contains("larger than the allowed 4096 bytes"),
+        "{err}"
+    );
+    ok(&limited("APKFORGE_INDEX_MAX_ENTRIES", "100000"));
 }
 
 fn copy_repo(fx: &Path, to: &Path) {

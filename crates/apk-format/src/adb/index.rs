@@ -11,6 +11,7 @@ use super::value::{Adb, Val, tag};
 use super::write::{AdbWriter, PKGINFO};
 use super::{ADB_LIMIT, AdbError, SIG_LIMIT};
 use crate::index::IndexEntry;
+use crate::index_archive::IndexLimits;
 use crate::package_read::SignatureStatus;
 use crate::pkginfo::{PkgInfo, PkgInfoLine};
 use crate::record::{FieldLayout, q1_checksum};
@@ -89,8 +90,16 @@ pub fn decode_checksum(sum: &str) -> Option<Vec<u8>> {
 }
 
 /// Reads a `Packages.adb` (any compression). Signatures are collected, not
-/// checked: see [`V3Index::verify`].
+/// checked: see [`V3Index::verify`]. The process's index limits apply
+/// ([`IndexLimits::current`]): the ADB block may not be larger than
+/// `max_bytes` (nor [`ADB_LIMIT`]) and may not hold more than `max_entries`
+/// packages.
 pub fn read_index<R: BufRead>(reader: R) -> Result<V3Index, AdbError> {
+    read_index_within(reader, IndexLimits::current())
+}
+
+/// [`read_index`] with these limits.
+pub fn read_index_within<R: BufRead>(reader: R, limits: IndexLimits) -> Result<V3Index, AdbError> {
     let (stream, compression) = container::decompress(reader)?;
     let mut blocks = BlockReader::new(stream, schema::INDEX)?;
     let first = blocks
@@ -101,7 +110,7 @@ pub fn read_index<R: BufRead>(reader: R) -> Result<V3Index, AdbError> {
             "the first block is not an ADB block".into(),
         ));
     }
-    let adb = Adb::new(blocks.read_payload(&first, ADB_LIMIT)?)?;
+    let adb = Adb::new(blocks.read_payload(&first, ADB_LIMIT.min(limits.max_bytes))?)?;
     let mut signatures = Vec::new();
     while let Some(b) = blocks.next_block()? {
         match b.kind {
@@ -124,6 +133,13 @@ pub fn read_index<R: BufRead>(reader: R) -> Result<V3Index, AdbError> {
         .text(ndx::PKGNAME_SPEC, "pkgname-spec")?
         .map(str::to_string);
     let pkgs = root.obj(ndx::PACKAGES)?;
+    let count = u64::from(pkgs.len());
+    if count > limits.max_entries {
+        return Err(AdbError::TooManyPackages {
+            count,
+            limit: limits.max_entries,
+        });
+    }
     let mut packages = Vec::with_capacity(pkgs.len() as usize);
     for (i, v) in pkgs.items().enumerate() {
         let info = read_info(&pkgs.view().obj(v)?).map_err(|e| match e {

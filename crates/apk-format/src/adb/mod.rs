@@ -48,6 +48,14 @@ pub enum AdbError {
     /// A structural error (bad block order, reference out of range, ...).
     #[error("malformed ADB: {0}")]
     Malformed(String),
+    /// An index with more packages than [`IndexLimits::max_entries`](crate::index_archive::IndexLimits::max_entries).
+    #[error("Packages.adb has {count} packages, more than {limit}, the limit for indexes")]
+    TooManyPackages {
+        /// Packages in the index.
+        count: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// A block over the size limit.
     #[error("{what} of {len} bytes is larger than the allowed {limit} bytes")]
     TooLarge {
