@@ -4,6 +4,10 @@
 # into tmpfs). Every input is generated here: synthetic signed
 # repositories made with our `apk pack` and `index`.
 #
+#   first   alpine-base (examples/alpine-base-local.yaml: 25 packages from
+#           the Alpine 3.19 fixture repository, a directory): the first
+#           image build, with an empty cache (a fresh CI machine); `apk add
+#           --initdb` of the same packages from the same directory
 #   files   FILES small files in PKGS packages: image build with a warm
 #           cache and with an empty one; `apk add` of the same packages
 #   big     one random (incompressible) file of BIG_MB MiB: image build
@@ -41,7 +45,7 @@ else
   big_mb="${BIG_MB:-256}" index_pkgs="${INDEX_PKGS:-50000}"
 fi
 workloads=("$@")
-[ "${#workloads[@]}" -gt 0 ] || workloads=(files big index resolve resolve-alpine)
+[ "${#workloads[@]}" -gt 0 ] || workloads=(first files big index resolve resolve-alpine)
 fixtures="${APKFORGE_FIXTURES:-$(pwd)/../shared/fixtures}"
 fixtures="$(cd "$fixtures" && pwd)"
 if [ -z "${BIN:-}" ]; then
@@ -144,6 +148,43 @@ same_files() { # image tar, label
     echo "bench-scale: $2: apkforge and apk-tools installed different files" >&2
     exit 1
   fi
+}
+
+# alpine-base from the fixture repository: the first build with an empty
+# cache against apk-tools installing the same packages (their scripts run,
+# in a chroot, as in any `apk add` by root; as another user `--no-scripts`).
+bench_first() {
+  local repo="$fixtures/alpine-3.19" alpine_key
+  alpine_key="$fixtures/alpine-keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub"
+  sed "s#\.\./shared/fixtures#$fixtures#" examples/alpine-base-local.yaml >"$work/first.yaml"
+  fresh_alpine() {
+    rm -rf "$shm/root"
+    mkdir -p "$shm/root/etc/apk/keys"
+    cp "$alpine_key" "$shm/root/etc/apk/keys/"
+  }
+  local scripts=()
+  [ "$(id -u)" = 0 ] || scripts=(--no-scripts)
+  measure "first: alpine-base (25 packages), apkforge, empty cache" "rm -rf $work/first-cache $shm/first.tar" -- \
+    "$bin" image build "$work/first.yaml" first:1 "$shm/first.tar" --cache-dir "$work/first-cache"
+  measure "first: alpine-base (25 packages), apk-tools" fresh_alpine -- \
+    "${apk_add[@]}" "${scripts[@]}" -X "$repo" alpine-base
+  if [ "$smoke" = 1 ]; then
+    # Both installed the same packages.
+    local ours theirs
+    rm -rf "$work/unpack" && mkdir -p "$work/unpack" && tar -xf "$shm/first.tar" -C "$work/unpack"
+    ours=$(python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))[0]["Layers"]))' \
+      "$work/unpack/manifest.json" | while read -r l; do
+      tar -xzOf "$work/unpack/$l" usr/lib/apk/db/installed
+    done | grep '^P:' | sort)
+    theirs=$(cat "$shm/root/lib/apk/db/installed" 2>/dev/null || cat "$shm/root/usr/lib/apk/db/installed")
+    theirs=$(grep '^P:' <<<"$theirs" | sort)
+    if [ "$ours" != "$theirs" ] || [ -z "$ours" ]; then
+      echo "bench-scale: first: apkforge and apk-tools installed different packages" >&2
+      exit 1
+    fi
+  fi
+  rm -f "$shm/first.tar"
+  rm -rf "$shm/root"
 }
 
 bench_files() {
@@ -327,10 +368,10 @@ bench_resolve_alpine() {
 echo "bench-scale: $(date -u +%F), runs=$runs, $("$bin" --version), $("$apk" --version | head -1)"
 for w in "${workloads[@]}"; do
   case "$w" in
-    files | big | index | resolve) "bench_$w" ;;
+    first | files | big | index | resolve) "bench_$w" ;;
     resolve-alpine) bench_resolve_alpine ;;
     *)
-      echo "bench-scale: unknown workload $w (files, big, index, resolve, resolve-alpine)" >&2
+      echo "bench-scale: unknown workload $w (first, files, big, index, resolve, resolve-alpine)" >&2
       exit 2
       ;;
   esac
