@@ -97,6 +97,8 @@ impl TarHeader {
 pub struct TarWriter<W: Write> {
     out: W,
     written: u64,
+    /// Copy buffer for contents (allocated on first use).
+    buf: Vec<u8>,
 }
 
 fn octal(field: &mut [u8], value: u64) -> bool {
@@ -149,7 +151,11 @@ fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
 impl<W: Write> TarWriter<W> {
     /// Starts an archive on `out`.
     pub fn new(out: W) -> Self {
-        TarWriter { out, written: 0 }
+        TarWriter {
+            out,
+            written: 0,
+            buf: Vec::new(),
+        }
     }
 
     /// Bytes written so far.
@@ -252,7 +258,7 @@ impl<W: Write> TarWriter<W> {
         finish_ustar(&mut block);
         self.write_all(&block)?;
         if header.kind == TarKind::File || header.size > 0 {
-            let copied = io::copy(&mut content.take(header.size), &mut CountingWrite(self))?;
+            let copied = self.copy_content(content, header.size)?;
             if copied != header.size {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -267,6 +273,38 @@ impl<W: Write> TarWriter<W> {
         Ok(())
     }
 
+    /// Copies up to `size` bytes of `content` in pieces of up to 256 KiB
+    /// (fewer reads of a large file than `io::copy`'s 8 KiB); returns how
+    /// many there were.
+    fn copy_content(&mut self, content: &mut dyn Read, size: u64) -> io::Result<u64> {
+        const PIECE: u64 = 256 * 1024;
+        let want = usize::try_from(size.min(PIECE)).unwrap_or(0);
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut copied = 0;
+        let result = loop {
+            let n = usize::try_from((size - copied).min(PIECE)).unwrap_or(0);
+            if n == 0 {
+                break Ok(copied);
+            }
+            match content.read(&mut buf[..n]) {
+                Ok(0) => break Ok(copied),
+                Ok(got) => {
+                    if let Err(e) = self.write_all(&buf[..got]) {
+                        break Err(e);
+                    }
+                    copied += got as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.buf = buf;
+        result
+    }
+
     /// Writes the two zero blocks that end an archive.
     pub fn finish(&mut self) -> io::Result<()> {
         self.write_all(&[0u8; BLOCK * 2])
@@ -275,19 +313,6 @@ impl<W: Write> TarWriter<W> {
     /// Returns the underlying writer (without writing end blocks).
     pub fn into_inner(self) -> W {
         self.out
-    }
-}
-
-struct CountingWrite<'a, W: Write>(&'a mut TarWriter<W>);
-
-impl<W: Write> Write for CountingWrite<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.0.out.write(buf)?;
-        self.0.written += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.out.flush()
     }
 }
 

@@ -11,75 +11,158 @@
 //! CRC. The decision depends only on the chunk's bytes, so the output stays
 //! deterministic.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 /// Size of each independently compressed chunk.
 pub const CHUNK: usize = 1 << 20;
 
+/// A chunk to compress: its place in the stream and its bytes.
+type Job = (u64, Vec<u8>);
+/// A compressed chunk, by place in the stream, with the chunk's buffer
+/// handed back for reuse.
+type Done = (u64, io::Result<Vec<u8>>, Vec<u8>);
+/// Buffers of written members, for the workers to reuse: fresh memory
+/// costs a page fault per page, more than compressing it at level 1.
+type Pool = Arc<Mutex<Vec<Vec<u8>>>>;
+
 /// A `Write` that gzips into `inner` using up to `threads` threads.
+///
+/// Full chunks go to worker threads as they fill, so compression overlaps
+/// whatever produces the stream (reading and hashing the tar); members are
+/// written to `inner` in stream order as they come back. At most twice
+/// `threads` chunks are in flight, which bounds memory.
 pub struct ParallelGzip<W: Write> {
     inner: W,
-    level: i32,
-    threads: usize,
-    pending: Vec<Vec<u8>>,
     current: Vec<u8>,
+    jobs: Option<Sender<Job>>,
+    done: Receiver<Done>,
+    workers: Vec<JoinHandle<()>>,
+    /// Chunk buffers back from the workers.
+    spare: Vec<Vec<u8>>,
+    /// Member buffers for the workers.
+    pool: Pool,
+    /// Compressed chunks that arrived before an earlier one.
+    ready: BTreeMap<u64, Vec<u8>>,
+    /// Chunks handed out, and the next one to write.
+    sent: u64,
+    written: u64,
+    limit: u64,
 }
 
 impl<W: Write> ParallelGzip<W> {
     /// `level` 1 (fast) to 12 (smallest); libdeflate's 6 is the default.
     pub fn new(inner: W, level: u32, threads: usize) -> Self {
+        let level = level.clamp(1, 12) as i32;
+        let threads = threads.max(1);
+        let (jobs, job_rx) = channel::<Job>();
+        let (done_tx, done) = channel::<Done>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let pool = Pool::default();
+        let workers = (0..threads)
+            .map(|_| {
+                let job_rx = Arc::clone(&job_rx);
+                let done_tx = done_tx.clone();
+                let pool = Arc::clone(&pool);
+                std::thread::spawn(move || worker(&job_rx, &done_tx, &pool, level))
+            })
+            .collect();
         ParallelGzip {
             inner,
-            level: level.clamp(1, 12) as i32,
-            threads: threads.max(1),
-            pending: Vec::new(),
             current: Vec::with_capacity(CHUNK),
+            jobs: Some(jobs),
+            done,
+            workers,
+            spare: Vec::new(),
+            pool,
+            ready: BTreeMap::new(),
+            sent: 0,
+            written: 0,
+            limit: 2 * threads as u64,
         }
     }
 
-    fn compress_pending(&mut self) -> io::Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
+    fn send(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        while self.sent - self.written >= self.limit {
+            self.receive_one()?;
         }
-        let level = self.level;
-        let chunks = std::mem::take(&mut self.pending);
-        let per_thread = chunks.len().div_ceil(self.threads);
-        let results: Vec<io::Result<Vec<u8>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = chunks
-                .chunks(per_thread)
-                .map(|group| {
-                    s.spawn(move || {
-                        group
-                            .iter()
-                            .map(|c| gzip_chunk(c, level))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        vec![Err(io::Error::other("compression thread failed"))]
-                    })
-                })
-                .collect()
-        });
-        for r in results {
-            self.inner.write_all(&r?)?;
+        let jobs = self.jobs.as_ref().ok_or_else(stopped)?;
+        jobs.send((self.sent, chunk)).map_err(|_| stopped())?;
+        self.sent += 1;
+        Ok(())
+    }
+
+    /// Waits for one compressed chunk and writes every chunk now in order.
+    fn receive_one(&mut self) -> io::Result<()> {
+        let (seq, result, mut chunk) = self.done.recv().map_err(|_| stopped())?;
+        chunk.clear();
+        self.spare.push(chunk);
+        self.ready.insert(seq, result?);
+        while let Some(member) = self.ready.remove(&self.written) {
+            self.inner.write_all(&member)?;
+            self.written += 1;
+            if let Ok(mut pool) = self.pool.lock() {
+                pool.push(member);
+            }
         }
         Ok(())
     }
 
     /// Compresses what is left and returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
-        if !self.current.is_empty() || self.pending.is_empty() {
+        if !self.current.is_empty() || self.sent == 0 {
             let last = std::mem::take(&mut self.current);
-            self.pending.push(last);
+            self.send(last)?;
         }
-        self.compress_pending()?;
+        self.jobs = None;
+        while self.written < self.sent {
+            self.receive_one()?;
+        }
+        for w in std::mem::take(&mut self.workers) {
+            w.join().map_err(|_| stopped())?;
+        }
         self.inner.flush()?;
-        Ok(self.inner)
+        let ParallelGzip { inner, .. } = self;
+        Ok(inner)
+    }
+}
+
+fn stopped() -> io::Error {
+    io::Error::other("compression thread failed")
+}
+
+/// Compresses jobs until the sender is gone, reusing its compressors and
+/// the pool's buffers.
+fn worker(
+    jobs: &Mutex<Receiver<Job>>,
+    done: &Sender<Done>,
+    pool: &Mutex<Vec<Vec<u8>>>,
+    level: i32,
+) {
+    let mut compressors = Compressors::default();
+    loop {
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((seq, chunk)) = job else {
+            return;
+        };
+        let out = pool
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_default();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compressors.gzip(&chunk, level, out)
+        }))
+        .unwrap_or_else(|_| Err(stopped()));
+        if done.send((seq, result, chunk)).is_err() {
+            return;
+        }
     }
 }
 
@@ -90,36 +173,65 @@ const SAMPLE: usize = 2048;
 /// True when deflating `chunk` is worth it: its samples shrink by at least
 /// 2 % at level 1. Chunks no bigger than the samples are always deflated.
 pub fn worth_deflating(chunk: &[u8]) -> bool {
-    if chunk.len() <= SAMPLES * SAMPLE {
-        return true;
-    }
-    let Ok(lvl) = libdeflater::CompressionLvl::new(1) else {
-        return true;
-    };
-    let mut c = libdeflater::Compressor::new(lvl);
-    let mut out = vec![0u8; c.deflate_compress_bound(SAMPLE)];
-    let step = (chunk.len() - SAMPLE) / (SAMPLES - 1);
-    let mut packed = 0;
-    for i in 0..SAMPLES {
-        let at = i * step;
-        packed += c
-            .deflate_compress(&chunk[at..at + SAMPLE], &mut out)
-            .unwrap_or(SAMPLE);
-    }
-    packed * 100 < SAMPLES * SAMPLE * 98
+    Compressors::default().worth_deflating(chunk)
 }
 
-fn gzip_chunk(chunk: &[u8], level: i32) -> io::Result<Vec<u8>> {
-    let level = if worth_deflating(chunk) { level } else { 0 };
-    let lvl = libdeflater::CompressionLvl::new(level)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "bad compression level"))?;
-    let mut c = libdeflater::Compressor::new(lvl);
-    let mut out = vec![0u8; c.gzip_compress_bound(chunk.len())];
-    let n = c
-        .gzip_compress(chunk, &mut out)
-        .map_err(|e| io::Error::other(format!("gzip: {e:?}")))?;
-    out.truncate(n);
-    Ok(out)
+/// libdeflate compressors of one thread, made once per level used.
+#[derive(Default)]
+struct Compressors {
+    by_level: Vec<(i32, libdeflater::Compressor)>,
+}
+
+impl Compressors {
+    fn get(&mut self, level: i32) -> io::Result<&mut libdeflater::Compressor> {
+        let i = match self.by_level.iter().position(|(l, _)| *l == level) {
+            Some(i) => i,
+            None => {
+                let lvl = libdeflater::CompressionLvl::new(level).map_err(|_| {
+                    io::Error::new(io::ErrorKind::InvalidInput, "bad compression level")
+                })?;
+                self.by_level
+                    .push((level, libdeflater::Compressor::new(lvl)));
+                self.by_level.len() - 1
+            }
+        };
+        Ok(&mut self.by_level[i].1)
+    }
+
+    fn worth_deflating(&mut self, chunk: &[u8]) -> bool {
+        if chunk.len() <= SAMPLES * SAMPLE {
+            return true;
+        }
+        let Ok(c) = self.get(1) else {
+            return true;
+        };
+        let mut out = vec![0u8; c.deflate_compress_bound(SAMPLE)];
+        let step = (chunk.len() - SAMPLE) / (SAMPLES - 1);
+        let mut packed = 0;
+        for i in 0..SAMPLES {
+            let at = i * step;
+            packed += c
+                .deflate_compress(&chunk[at..at + SAMPLE], &mut out)
+                .unwrap_or(SAMPLE);
+        }
+        packed * 100 < SAMPLES * SAMPLE * 98
+    }
+
+    /// `chunk` as one gzip member, in `out` (reused).
+    fn gzip(&mut self, chunk: &[u8], level: i32, mut out: Vec<u8>) -> io::Result<Vec<u8>> {
+        let level = if self.worth_deflating(chunk) {
+            level
+        } else {
+            0
+        };
+        let c = self.get(level)?;
+        out.resize(c.gzip_compress_bound(chunk.len()), 0);
+        let n = c
+            .gzip_compress(chunk, &mut out)
+            .map_err(|e| io::Error::other(format!("gzip: {e:?}")))?;
+        out.truncate(n);
+        Ok(out)
+    }
 }
 
 impl<W: Write> Write for ParallelGzip<W> {
@@ -128,11 +240,12 @@ impl<W: Write> Write for ParallelGzip<W> {
         let n = room.min(buf.len());
         self.current.extend_from_slice(&buf[..n]);
         if self.current.len() == CHUNK {
-            let full = std::mem::replace(&mut self.current, Vec::with_capacity(CHUNK));
-            self.pending.push(full);
-            if self.pending.len() >= self.threads * 2 {
-                self.compress_pending()?;
-            }
+            let next = self
+                .spare
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(CHUNK));
+            let full = std::mem::replace(&mut self.current, next);
+            self.send(full)?;
         }
         Ok(n)
     }
