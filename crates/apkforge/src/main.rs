@@ -20,6 +20,8 @@ fn main() -> ExitCode {
     // (Debian's default), the first touch of each 2 MiB of an arena makes
     // the kernel clear a whole huge page, and the process keeps it
     // (docs/BENCHMARKS.md). Best effort: an old kernel just keeps them.
+    // This does not undo an earlier MADV_HUGEPAGE (mimalloc's arena is
+    // reserved before `main`), hence mimalloc's `no_thp` feature too.
     let _ = nix::sys::prctl::set_thp_disable(true);
     clean_up_on_signals();
     quiet_on_closed_stdout();
