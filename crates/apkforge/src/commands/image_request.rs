@@ -239,6 +239,9 @@ pub fn vcs_annotations(config: &Path) -> Vec<(String, String)> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    if !in_git_checkout(&dir) {
+        return Vec::new();
+    }
     let git = |args: &[&str]| -> Option<String> {
         let out = std::process::Command::new("git")
             .arg("-C")
@@ -264,4 +267,19 @@ pub fn vcs_annotations(config: &Path) -> Vec<(String, String)> {
         out.push(("org.opencontainers.image.revision".to_string(), commit));
     }
     out
+}
+
+/// Whether git could find a repository for `dir`: `GIT_DIR` is set, or
+/// `dir` or one of its parents holds `.git` (a directory, or the file of a
+/// worktree or submodule). Saves starting git for configs outside any
+/// checkout (a fresh CI machine's generated config, a temp directory).
+fn in_git_checkout(dir: &Path) -> bool {
+    if std::env::var_os("GIT_DIR").is_some() {
+        return true;
+    }
+    let Ok(dir) = std::path::absolute(dir) else {
+        return true;
+    };
+    dir.ancestors()
+        .any(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
 }
