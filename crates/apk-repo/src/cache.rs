@@ -147,7 +147,7 @@ impl Cache {
                 "its content does not match the SHA-256 recorded when it was written".into(),
             ));
         }
-        Ok(DataCheck::Good)
+        Ok(DataCheck::Good(actual))
     }
 
     /// Puts a finished data section in place: its digest record first, then
@@ -337,8 +337,8 @@ impl<W: io::Write> io::Write for DigestWriter<W> {
 pub enum DataCheck {
     /// Not in the cache.
     Missing,
-    /// Present and intact.
-    Good,
+    /// Present and intact, with this size and SHA-256.
+    Good(DataDigest),
     /// Present but damaged; why.
     Bad(String),
 }

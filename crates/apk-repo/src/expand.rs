@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use apk_format::package_read::{ControlFile, PackageReader};
 use apk_format::record::PackageRecord;
 
-use crate::cache::{Cache, DataCheck, DataKey, DigestWriter};
+use crate::cache::{Cache, DataCheck, DataDigest, DataKey, DigestWriter};
 use crate::location::Location;
 use crate::{RepoError, io_err};
 
@@ -41,6 +41,9 @@ pub struct ExpandedPackage {
     pub checksum: String,
     /// The uncompressed data tar in the cache.
     pub data_tar: PathBuf,
+    /// Size and SHA-256 of `data_tar`: checked against the cache record
+    /// when it was found, or computed as it was written.
+    pub data_digest: DataDigest,
     /// Size of the .apk file.
     pub file_size: u64,
     /// Owners in the data tar are names to resolve against the target's
@@ -65,7 +68,8 @@ pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, Repo
     };
     let mut file = File::open(apk).map_err(io_err(apk))?;
     let file_size = file.metadata().map_err(io_err(apk))?.len();
-    let pkg = PackageReader::new(BufReader::new(&mut file)).map_err(package_err)?;
+    let pkg =
+        PackageReader::new(BufReader::with_capacity(1 << 18, &mut file)).map_err(package_err)?;
     let record = pkg.record.clone();
     let control_files = pkg.control_files.clone();
     let mismatch = |reason: String| RepoError::DataMismatch {
@@ -85,12 +89,13 @@ pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, Repo
     let mut notes = Vec::new();
     if let Some(want) = &want {
         let path = cache.data_path(&DataKey::Datahash(*want))?;
-        if checked_entry(&path, &record.name_version(), &mut notes)? {
+        if let Some(data_digest) = checked_entry(&path, &record.name_version(), &mut notes)? {
             return Ok(ExpandedPackage {
                 checksum: pkg.control_checksum(),
                 record,
                 control_files,
                 data_tar: path,
+                data_digest,
                 file_size,
                 owners_by_name: false,
                 notes,
@@ -101,7 +106,7 @@ pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, Repo
     let scratch = cache.data_path(&DataKey::Datahash([0; 32]))?;
     let mut tmp = Cache::temp_for(&scratch)?;
     let tmp_path = tmp.path().to_path_buf();
-    let mut out = DigestWriter::new(BufWriter::new(tmp.as_file_mut()));
+    let mut out = DigestWriter::new(BufWriter::with_capacity(1 << 20, tmp.as_file_mut()));
     let digest = pkg.extract_data_tar(&mut out).map_err(|e| match e {
         too_large @ apk_format::package_read::PackageError::DataTooLarge { .. } => {
             mismatch(too_large.to_string())
@@ -127,28 +132,30 @@ pub fn expand_package(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, Repo
         control_files,
         checksum: digest.checksum(),
         data_tar: target,
+        data_digest: written,
         file_size,
         owners_by_name: false,
         notes,
     })
 }
 
-/// True when the cache entry at `path` is present and intact; a damaged one
-/// adds a note (and is then rebuilt by the caller, renamed over it).
+/// The digest of the cache entry at `path` when it is present and intact;
+/// a damaged one adds a note (and is then rebuilt by the caller, renamed
+/// over it).
 pub(crate) fn checked_entry(
     path: &Path,
     package: &str,
     notes: &mut Vec<String>,
-) -> Result<bool, RepoError> {
+) -> Result<Option<DataDigest>, RepoError> {
     match Cache::check_data(path)? {
-        DataCheck::Good => Ok(true),
-        DataCheck::Missing => Ok(false),
+        DataCheck::Good(digest) => Ok(Some(digest)),
+        DataCheck::Missing => Ok(None),
         DataCheck::Bad(why) => {
             notes.push(format!(
                 "cache entry `{}` for {package} was damaged ({why}); rebuilt from the package",
                 path.display()
             ));
-            Ok(false)
+            Ok(None)
         }
     }
 }

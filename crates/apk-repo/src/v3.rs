@@ -230,21 +230,27 @@ pub fn expand(cache: &Cache, apk: &Path) -> Result<ExpandedPackage, RepoError> {
     // while expanding, and used only while it matches its recorded digest.
     let target = cache.data_path(&DataKey::V3Identity(reader.identity))?;
     let mut notes = Vec::new();
-    if !crate::expand::checked_entry(&target, &record.name_version(), &mut notes)? {
-        let tmp = Cache::temp_for(&target)?;
-        let out = DigestWriter::new(std::io::BufWriter::with_capacity(256 * 1024, tmp));
-        let (_, out) = write_data_tar(reader, out).map_err(&to_err)?;
-        let (out, digest) = out.finish();
-        let tmp = out
-            .into_inner()
-            .map_err(|e| io_err(&target)(e.into_error()))?;
-        Cache::commit_data(tmp, &target, &digest)?;
-    }
+    let data_digest =
+        match crate::expand::checked_entry(&target, &record.name_version(), &mut notes)? {
+            Some(digest) => digest,
+            None => {
+                let tmp = Cache::temp_for(&target)?;
+                let out = DigestWriter::new(std::io::BufWriter::with_capacity(256 * 1024, tmp));
+                let (_, out) = write_data_tar(reader, out).map_err(&to_err)?;
+                let (out, digest) = out.finish();
+                let tmp = out
+                    .into_inner()
+                    .map_err(|e| io_err(&target)(e.into_error()))?;
+                Cache::commit_data(tmp, &target, &digest)?;
+                digest
+            }
+        };
     Ok(ExpandedPackage {
         record,
         control_files,
         checksum,
         data_tar: target,
+        data_digest,
         file_size,
         owners_by_name: true,
         notes,

@@ -171,6 +171,7 @@ pub(crate) fn base_layers(
             digest: l.digest.clone(),
             size: l.size,
             diff_id: diff_id.to_string(),
+            checked: false,
         });
     }
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();

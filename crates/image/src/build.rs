@@ -333,15 +333,16 @@ fn build_arch(
     };
     let blobs: Vec<(std::path::PathBuf, LayerInfo)> = match req.layering_budget {
         None => {
-            let blob = opts.work_dir.join(format!("layer-{arch}.tar.gz"));
-            let info = crate::layer_cache::layer_with_cache(
-                &tree,
-                &blob,
-                opts.compression_level,
-                &opts.cache_dir,
-            )
-            .map_err(layer_err)?;
-            vec![(blob, info)]
+            let fallback = opts.work_dir.join(format!("layer-{arch}.tar.gz"));
+            vec![
+                crate::layer_cache::layer_with_cache(
+                    &tree,
+                    &fallback,
+                    opts.compression_level,
+                    &opts.cache_dir,
+                )
+                .map_err(layer_err)?,
+            ]
         }
         Some(budget) => {
             let dir = opts.work_dir.join(format!("layers-{arch}"));
@@ -382,6 +383,8 @@ fn build_arch(
         digest: format!("sha256:{}", info.digest_hex),
         size: info.size,
         diff_id: format!("sha256:{}", info.diff_id_hex),
+        // Hashed as it was written, or checked against its record just now.
+        checked: true,
     });
     let (oci_layers, history) = match base {
         None => (ours.collect(), oci::BaseHistory::default()),

@@ -1,12 +1,24 @@
-//! A cache of compressed layers keyed by diff ID and compression level:
-//! rebuilding an unchanged image skips compression, the costliest step.
-//! Blobs are checked against their recorded digest before reuse.
+//! A cache of compressed layers: rebuilding an unchanged image skips
+//! compression, the costliest step. Blobs are checked against their
+//! recorded digest before reuse.
+//!
+//! ```text
+//! <cache>/layers-v2/<key>-l<level>        digest, size, diff ID, tar size
+//! <cache>/layers-v2/diff-<diff ID>-l<level>   the same, for trees without a key
+//! <cache>/layers-v2/blobs/<digest>        the gzip blobs
+//! ```
+//!
+//! The key ([`rootfs::layer::layer_key`]) names the tar by its headers and
+//! the checked digests of the data tars its contents come from, so it costs
+//! no pass over file contents: a new layer is hashed and compressed in one
+//! pass, a known one is found without reading what it holds. A tree whose
+//! sources have no known digest is named by its diff ID, computed first.
 
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use rootfs::layer::{LayerError, LayerInfo, diff_id, write_layer};
+use rootfs::layer::{LayerError, LayerInfo, diff_id, layer_key, write_layer};
 use rootfs::tree::Tree;
 use sha2::{Digest, Sha256};
 
@@ -26,55 +38,96 @@ fn sha256_file(path: &Path) -> io::Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), len))
 }
 
-/// Writes the single layer of `tree` to `blob`, reusing a cached blob
-/// when the same tar was compressed at the same level before.
-pub fn layer_with_cache(
-    tree: &Tree,
-    blob: &Path,
-    level: u32,
-    cache: &Path,
-) -> Result<LayerInfo, LayerError> {
-    let dir = cache.join("layers-v1");
-    let (diff, tar_size) = diff_id(tree)?;
-    let meta = dir.join(format!("{diff}-l{level}"));
-    if let Ok(text) = fs::read_to_string(&meta)
-        && let Some((digest, size)) = text.trim().split_once(' ')
-    {
-        let cached = dir.join("blobs").join(digest);
-        if let Ok((got, len)) = sha256_file(&cached)
-            && got == digest
-            && size.parse() == Ok(len)
-        {
-            if fs::hard_link(&cached, blob).is_err() {
-                fs::copy(&cached, blob)?;
-            }
-            return Ok(LayerInfo {
-                digest_hex: got,
-                size: len,
-                diff_id_hex: diff,
-                tar_size,
-            });
-        }
-    }
-    let info = write_layer(tree, blob, level)?;
-    // Storing is best effort: a full or read-only cache only costs speed.
-    let _ = store(&dir, &meta, blob, &info);
-    Ok(info)
+/// What a layer record says.
+struct Record {
+    digest: String,
+    size: u64,
+    diff_id: String,
+    tar_size: u64,
 }
 
-fn store(dir: &Path, meta: &Path, blob: &Path, info: &LayerInfo) -> io::Result<()> {
-    let blobs = dir.join("blobs");
-    fs::create_dir_all(&blobs)?;
-    let target = blobs.join(&info.digest_hex);
-    // A link costs nothing; the blob is complete and synced by now, and a
-    // cached blob is checked against its digest before every reuse.
-    if !target.is_file() && fs::hard_link(blob, &target).is_err() {
-        let tmp = scratch::file_in(&blobs, ".tmp-")?;
-        fs::copy(blob, tmp.path())?;
-        tmp.persist(&target).map_err(|e| e.error)?;
+impl Record {
+    fn parse(text: &str) -> Option<Record> {
+        let mut words = text.split_whitespace();
+        let hex64 = |w: &str| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit());
+        let digest = words.next().filter(|w| hex64(w))?.to_string();
+        let size = words.next()?.parse().ok()?;
+        let diff_id = words.next().filter(|w| hex64(w))?.to_string();
+        let tar_size = words.next()?.parse().ok()?;
+        words.next().is_none().then_some(Record {
+            digest,
+            size,
+            diff_id,
+            tar_size,
+        })
     }
+}
+
+/// Writes the single layer of `tree` and returns where its blob is: in the
+/// cache (`blobs/<digest>`) when it was compressed before at the same level
+/// or could be stored there, else at `fallback` (a full or read-only cache
+/// only costs speed). The blob is written once, straight into the cache,
+/// never copied; readers of it (the OCI writers) check its digest as they
+/// copy it.
+pub fn layer_with_cache(
+    tree: &Tree,
+    fallback: &Path,
+    level: u32,
+    cache: &Path,
+) -> Result<(PathBuf, LayerInfo), LayerError> {
+    let dir = cache.join("layers-v2");
+    let blobs = dir.join("blobs");
+    let (meta, known_diff) = match layer_key(tree)? {
+        Some(key) => (dir.join(format!("{key}-l{level}")), None),
+        None => {
+            let (diff, _) = diff_id(tree)?;
+            (dir.join(format!("diff-{diff}-l{level}")), Some(diff))
+        }
+    };
+    if let Ok(text) = fs::read_to_string(&meta)
+        && let Some(record) = Record::parse(&text)
+        && known_diff.as_ref().is_none_or(|d| *d == record.diff_id)
+    {
+        let cached = blobs.join(&record.digest);
+        if let Ok((got, len)) = sha256_file(&cached)
+            && got == record.digest
+            && len == record.size
+        {
+            let info = LayerInfo {
+                digest_hex: got,
+                size: len,
+                diff_id_hex: record.diff_id,
+                tar_size: record.tar_size,
+            };
+            return Ok((cached, info));
+        }
+    }
+    let tmp = fs::create_dir_all(&blobs)
+        .ok()
+        .and_then(|()| scratch::file_in(&blobs, ".tmp-").ok());
+    if let Some(tmp) = tmp
+        // Failing here (a full or read-only cache) only costs speed: the
+        // blob is written beside the output instead.
+        && let Ok(info) = write_layer(tree, tmp.path(), level)
+    {
+        let target = blobs.join(&info.digest_hex);
+        if tmp.persist(&target).is_ok() {
+            let _ = store_record(&dir, &meta, &info);
+            return Ok((target, info));
+        }
+    }
+    Ok((fallback.to_path_buf(), write_layer(tree, fallback, level)?))
+}
+
+fn store_record(dir: &Path, meta: &Path, info: &LayerInfo) -> io::Result<()> {
     let tmp = scratch::file_in(dir, ".tmp-")?;
-    fs::write(tmp.path(), format!("{} {}\n", info.digest_hex, info.size))?;
+    fs::write(
+        tmp.path(),
+        format!(
+            "{} {} {} {}\n",
+            info.digest_hex, info.size, info.diff_id_hex, info.tar_size
+        ),
+    )?;
     tmp.persist(meta).map_err(|e| e.error)?;
     Ok(())
 }

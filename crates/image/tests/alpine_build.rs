@@ -118,7 +118,7 @@ fn layer_cache_reuses_and_survives_corruption() {
     let first = digest("w1");
     assert_eq!(digest("w2"), first, "cached layer is the same blob");
     // Corrupt every cached blob: the next build notices and recompresses.
-    for e in std::fs::read_dir(cache.join("layers-v1/blobs")).unwrap() {
+    for e in std::fs::read_dir(cache.join("layers-v2/blobs")).unwrap() {
         std::fs::write(e.unwrap().path(), b"corrupt").unwrap();
     }
     assert_eq!(digest("w3"), first);

@@ -161,7 +161,7 @@ pub fn write_docker_archive_to<W: Write>(
             };
             let file = File::open(&layer.blob).map_err(read_err)?;
             let mut reader = TrackedRead {
-                inner: HashingReader::new(BufReader::with_capacity(1 << 16, file)),
+                inner: HashingReader::for_layer(BufReader::with_capacity(1 << 16, file), layer),
                 failed: None,
             };
             let appended = tar.append(&regular(&name, layer.size), &mut reader);
@@ -174,7 +174,7 @@ pub fn write_docker_archive_to<W: Write>(
                 return Err(read_err(source));
             }
             drained.map_err(read_err)?;
-            let (actual_digest, actual_size) = reader.inner.finish();
+            let (actual_digest, actual_size) = reader.inner.finish_or(&layer.digest);
             if actual_digest != layer.digest || actual_size != layer.size {
                 return Err(OciError::LayerMismatch {
                     path: layer.blob.clone(),

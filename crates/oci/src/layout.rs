@@ -96,7 +96,7 @@ pub(crate) fn copy_layer(
         path: layer.blob.clone(),
         source,
     })?;
-    let mut reader = HashingReader::new(BufReader::with_capacity(1 << 16, file));
+    let mut reader = HashingReader::for_layer(BufReader::with_capacity(1 << 16, file), layer);
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = match reader.read(&mut buf) {
@@ -112,7 +112,7 @@ pub(crate) fn copy_layer(
         };
         out.write_all(&buf[..n]).map_err(write_err(out_path))?;
     }
-    let (actual_digest, actual_size) = reader.finish();
+    let (actual_digest, actual_size) = reader.finish_or(&layer.digest);
     if actual_digest != layer.digest || actual_size != layer.size {
         return Err(OciError::LayerMismatch {
             path: layer.blob.clone(),

@@ -117,6 +117,11 @@ pub struct Layer {
     pub size: u64,
     /// `sha256:<hex>` of the uncompressed tar.
     pub diff_id: String,
+    /// `digest` and `size` were computed from this file by this process
+    /// (as it wrote the blob, or checked it): the writers then copy it
+    /// checking only its size. `false`: they hash it as they copy it and
+    /// refuse a mismatch.
+    pub checked: bool,
 }
 
 /// The platform an image runs on.

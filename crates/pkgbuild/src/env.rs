@@ -299,6 +299,7 @@ pub fn image(
                 digest: format!("sha256:{}", info.digest_hex),
                 size: info.size,
                 diff_id: format!("sha256:{}", info.diff_id_hex),
+                checked: true,
             };
             let img = oci::build_image(&config, vec![layer]);
             oci::write_docker_archive(archive, &[&tag], &[img], &Default::default())

@@ -20,6 +20,9 @@ pub struct PackageSource {
     pub control_files: Vec<ControlFile>,
     /// Uncompressed data tar.
     pub data_tar: PathBuf,
+    /// SHA-256 of the whole `data_tar`, when checked (see
+    /// [`Tree::source_digests`]).
+    pub data_sha256: Option<[u8; 32]>,
     /// Repository tag the package was pinned from, if any.
     pub repo_tag: Option<String>,
     /// The tar's owners are names to resolve against the tree's account
@@ -163,6 +166,9 @@ impl Installer {
         let pkg_index = self.installed.len() as u32;
         let source_index = self.tree.sources.len() as u32;
         self.tree.sources.push(src.data_tar.clone());
+        let digests = &mut self.tree.source_digests;
+        digests.resize(source_index as usize, None);
+        digests.push(src.data_sha256);
         self.installed.push(Installed {
             record: src.record,
             control_files: src.control_files,

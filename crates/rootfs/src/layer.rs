@@ -283,6 +283,91 @@ pub fn diff_id(tree: &Tree) -> Result<(String, u64), LayerError> {
     Ok((diff, len))
 }
 
+/// The tar header of `node` at `path` (size 0: the caller sets a file's).
+fn entry_header(names: &OwnerNames, path: &str, node: &crate::tree::Node) -> TarHeader {
+    let mut h = TarHeader::new(path, TarKind::File, node.mode);
+    h.uid = node.uid;
+    h.gid = node.gid;
+    h.uname = names.users.get(&node.uid).cloned().unwrap_or_default();
+    h.gname = names.groups.get(&node.gid).cloned().unwrap_or_default();
+    h.mtime = node.mtime;
+    for (k, v) in &node.xattrs {
+        h.pax.insert(format!("SCHILY.xattr.{k}"), v.clone());
+    }
+    match &node.kind {
+        NodeKind::Dir => h.kind = TarKind::Directory,
+        NodeKind::Symlink(t) => {
+            h.kind = TarKind::Symlink;
+            h.link = t.clone();
+        }
+        NodeKind::Hardlink(t) => {
+            h.kind = TarKind::Hardlink;
+            h.link = t.clone();
+        }
+        NodeKind::CharDevice(ma, mi) => {
+            h.kind = TarKind::CharDevice;
+            (h.dev_major, h.dev_minor) = (*ma, *mi);
+        }
+        NodeKind::BlockDevice(ma, mi) => {
+            h.kind = TarKind::BlockDevice;
+            (h.dev_major, h.dev_minor) = (*ma, *mi);
+        }
+        NodeKind::Fifo => h.kind = TarKind::Fifo,
+        NodeKind::File(_) => {}
+    }
+    h
+}
+
+/// A key that names the single layer of `tree` without reading any file
+/// content: SHA-256 over every entry's tar header (written with size 0)
+/// and, for a file, its size and either its bytes (generated content) or
+/// the SHA-256 of the data tar it comes from with its offset there. The
+/// layer tar is a function of exactly these, so two trees with the same key
+/// have the same diff ID. `None` when a source's digest is unknown (see
+/// [`Tree::source_digests`]): the caller must hash the tar itself.
+pub fn layer_key(tree: &Tree) -> Result<Option<String>, LayerError> {
+    struct Sink(Sha256);
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let names = OwnerNames::from_tree(tree);
+    let mut sink = Sink(Sha256::new());
+    sink.0.update(b"apkforge layer key 1\0");
+    for (path, node) in tree.iter() {
+        let h = entry_header(&names, path, node);
+        TarWriter::new(&mut sink).append(&h, &mut io::empty())?;
+        if let NodeKind::File(content) = &node.kind {
+            match content {
+                Content::Bytes(b) => {
+                    sink.0.update(b"B");
+                    sink.0.update((b.len() as u64).to_le_bytes());
+                    sink.0.update(&b[..]);
+                }
+                Content::Source {
+                    source,
+                    offset,
+                    size,
+                } => {
+                    let Some(Some(digest)) = tree.source_digests.get(*source as usize) else {
+                        return Ok(None);
+                    };
+                    sink.0.update(b"S");
+                    sink.0.update(digest);
+                    sink.0.update(offset.to_le_bytes());
+                    sink.0.update(size.to_le_bytes());
+                }
+            }
+        }
+    }
+    Ok(Some(hex::encode(sink.0.finalize())))
+}
+
 fn write_tar<'a, W: Write>(
     tree: &'a Tree,
     entries: impl Iterator<Item = (&'a str, std::borrow::Cow<'a, crate::tree::Node>)>,
@@ -298,34 +383,8 @@ fn write_tar<'a, W: Write>(
     let mut open: HashMap<u32, File> = HashMap::new();
     for (path, node) in entries {
         let node = node.as_ref();
-        let mut h = TarHeader::new(path, TarKind::File, node.mode);
-        h.uid = node.uid;
-        h.gid = node.gid;
-        h.uname = names.users.get(&node.uid).cloned().unwrap_or_default();
-        h.gname = names.groups.get(&node.gid).cloned().unwrap_or_default();
-        h.mtime = node.mtime;
-        for (k, v) in &node.xattrs {
-            h.pax.insert(format!("SCHILY.xattr.{k}"), v.clone());
-        }
+        let mut h = entry_header(&names, path, node);
         match &node.kind {
-            NodeKind::Dir => h.kind = TarKind::Directory,
-            NodeKind::Symlink(t) => {
-                h.kind = TarKind::Symlink;
-                h.link = t.clone();
-            }
-            NodeKind::Hardlink(t) => {
-                h.kind = TarKind::Hardlink;
-                h.link = t.clone();
-            }
-            NodeKind::CharDevice(ma, mi) => {
-                h.kind = TarKind::CharDevice;
-                (h.dev_major, h.dev_minor) = (*ma, *mi);
-            }
-            NodeKind::BlockDevice(ma, mi) => {
-                h.kind = TarKind::BlockDevice;
-                (h.dev_major, h.dev_minor) = (*ma, *mi);
-            }
-            NodeKind::Fifo => h.kind = TarKind::Fifo,
             NodeKind::File(content) => {
                 h.size = content.len();
                 match content {
@@ -359,10 +418,9 @@ fn write_tar<'a, W: Write>(
                         })?;
                     }
                 }
-                continue;
             }
+            _ => tar.append(&h, &mut io::empty())?,
         }
-        tar.append(&h, &mut io::empty())?;
     }
     tar.finish()?;
     let tar_hash = tar.into_inner();

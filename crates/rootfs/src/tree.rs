@@ -213,6 +213,10 @@ pub struct Tree {
     nodes: BTreeMap<TreePath, Node>,
     /// Uncompressed data tars that [`Content::Source`] points into.
     pub sources: Vec<std::path::PathBuf>,
+    /// SHA-256 of each of [`Tree::sources`] (same index), when it is known
+    /// and was checked: what identifies a source's bytes in a layer cache
+    /// key ([`crate::layer::layer_key`]). Missing or `None`: unknown.
+    pub source_digests: Vec<Option<[u8; 32]>>,
 }
 
 /// Normalizes a path from an archive: strips `./` and slashes, rejects

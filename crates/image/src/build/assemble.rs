@@ -2,6 +2,8 @@
 //! file: the image's file system, before any layer.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use apk_format::record::PackageRecord;
 use apk_repo::{RepoClient, RepoError, RepoLine};
@@ -62,23 +64,6 @@ pub fn assemble_on(
     reporter.fetch_finished();
     let files = files?;
     let work: Vec<(&(RepoLine, PackageRecord), PathBuf)> = packages.iter().zip(files).collect();
-    let expanded: Vec<Result<apk_repo::ExpandedPackage, RepoError>> = std::thread::scope(|s| {
-        let chunks: Vec<_> = work
-            .chunks(work.len().div_ceil(2).max(1))
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|((line, record), f)| client.expand_fetched(line, arch, record, f))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        chunks
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
     reporter.phase(&format!(
         "{arch}: installing {}",
         plural(packages.len(), "package", "packages")
@@ -88,24 +73,76 @@ pub fn assemble_on(
         arch: arch.to_string(),
         source,
     };
-    for ((line, index_record), exp) in packages.iter().zip(expanded) {
-        let exp = exp?;
-        for note in &exp.notes {
-            reporter.warn(note);
+    // Packages are expanded on every core and installed in order as soon
+    // as each is ready, so installing overlaps expanding.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(work.len().max(1));
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| -> Result<(), BuildError> {
+        let (tx, rx) = mpsc::channel::<(usize, Result<apk_repo::ExpandedPackage, RepoError>)>();
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (work, next, stop) = (&work, &next, &stop);
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(((line, record), f)) = work.get(i) else {
+                        break;
+                    };
+                    if tx
+                        .send((i, client.expand_fetched(line, arch, record, f)))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
         }
-        let mut record = exp.record;
-        record.checksum = index_record.checksum.clone().or(Some(exp.checksum));
-        record.file_size = index_record.file_size.or(Some(exp.file_size));
-        installer
-            .install(PackageSource {
-                record,
-                control_files: exp.control_files,
-                data_tar: exp.data_tar,
-                repo_tag: line.tag.clone(),
-                owners_by_name: exp.owners_by_name,
-            })
-            .map_err(install_err)?;
-    }
+        drop(tx);
+        let mut ready: Vec<Option<Result<apk_repo::ExpandedPackage, RepoError>>> =
+            (0..work.len()).map(|_| None).collect();
+        let result = (|| {
+            for (i, (line, index_record)) in packages.iter().enumerate() {
+                let exp = loop {
+                    if let Some(exp) = ready[i].take() {
+                        break exp;
+                    }
+                    match rx.recv() {
+                        Ok((j, exp)) => ready[j] = Some(exp),
+                        Err(_) => {
+                            return Err(BuildError::Work {
+                                path: opts.work_dir.clone(),
+                                source: std::io::Error::other("an expanding thread failed"),
+                            });
+                        }
+                    }
+                };
+                let exp = exp?;
+                for note in &exp.notes {
+                    reporter.warn(note);
+                }
+                let mut record = exp.record;
+                record.checksum = index_record.checksum.clone().or(Some(exp.checksum));
+                record.file_size = index_record.file_size.or(Some(exp.file_size));
+                installer
+                    .install(PackageSource {
+                        record,
+                        control_files: exp.control_files,
+                        data_tar: exp.data_tar,
+                        data_sha256: Some(exp.data_digest.sha256),
+                        repo_tag: line.tag.clone(),
+                        owners_by_name: exp.owners_by_name,
+                    })
+                    .map_err(install_err)?;
+            }
+            Ok(())
+        })();
+        stop.store(true, Ordering::Relaxed);
+        result
+    })?;
     let installed: Vec<PackageRecord> = installer
         .installed
         .iter()
